@@ -1,0 +1,4 @@
+//! Phoenix Channels over WebSocket for tokio.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod protocol;

@@ -1,0 +1,308 @@
+//! Message payloads: JSON kept as its raw bytes, or binary.
+
+use std::fmt;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::{DeserializeOwned, IgnoredAny};
+
+use super::SharedStr;
+use super::error::PayloadError;
+
+/// One complete JSON value, kept as the bytes it arrived as.
+///
+/// A `Json` is validated once, when it is made; afterwards it is only copied by reference
+/// count. Forwarding it (as the repeater does) never parses or re-encodes it; only
+/// [`Json::decode`] parses it, into whatever type the caller asks for.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Json(SharedStr);
+
+impl Json {
+    /// `{}`, the payload Phoenix sends when there is nothing to say.
+    pub const EMPTY_OBJECT: Json = Json(SharedStr::from_static("{}"));
+
+    /// Checks that `raw` holds exactly one JSON value and keeps it as it is.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`PayloadError::InvalidJson`] when `raw` is not one complete JSON value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use slipstream::protocol::Json;
+    ///
+    /// let raw = Json::from_raw(r#"{"body":"hi"}"#)?;
+    /// assert_eq!(raw.as_str(), r#"{"body":"hi"}"#);
+    /// assert!(Json::from_raw("{").is_err());
+    /// # Ok::<(), slipstream::protocol::PayloadError>(())
+    /// ```
+    pub fn from_raw(raw: impl Into<Bytes>) -> Result<Self, PayloadError> {
+        let raw = raw.into();
+        serde_json::from_slice::<IgnoredAny>(&raw).map_err(PayloadError::InvalidJson)?;
+        let text = SharedStr::from_utf8(raw).map_err(|_| PayloadError::NotUtf8)?;
+        Ok(Self(text))
+    }
+
+    /// Serializes `value` to JSON.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`PayloadError::Serialize`] when `value`'s `Serialize` impl fails (for
+    /// example a map with non-string keys).
+    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, PayloadError> {
+        let bytes = serde_json::to_vec(value).map_err(PayloadError::Serialize)?;
+        let text = SharedStr::from_utf8(Bytes::from(bytes)).map_err(|_| PayloadError::NotUtf8)?;
+        Ok(Self(text))
+    }
+
+    /// Wraps text a decoder has already validated as one JSON value.
+    pub(crate) fn from_validated(text: SharedStr) -> Self {
+        Self(text)
+    }
+
+    /// Parses the JSON into `T`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`PayloadError::Decode`] when the JSON does not fit `T`.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        serde_json::from_slice(self.0.as_bytes()).map_err(PayloadError::Decode)
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The JSON text as bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        self.0.as_bytes()
+    }
+
+    /// The JSON text as a [`SharedStr`].
+    pub fn as_shared_str(&self) -> &SharedStr {
+        &self.0
+    }
+
+    /// True for `{}` written without white space, the empty payload Phoenix sends.
+    pub fn is_empty_object(&self) -> bool {
+        self.as_str() == "{}"
+    }
+}
+
+impl fmt::Debug for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Json({} bytes)", self.0.len())
+    }
+}
+
+impl fmt::Display for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The payload of a Phoenix message: JSON, or binary bytes.
+///
+/// `Debug` shows only the kind and the length: payloads may carry secrets, so they never
+/// reach a log through this crate.
+///
+/// # Examples
+///
+/// ```
+/// use serde::Deserialize;
+/// use slipstream::protocol::Payload;
+///
+/// #[derive(Deserialize)]
+/// struct NewMsg {
+///     body: String,
+/// }
+///
+/// let payload = Payload::from_raw_json(r#"{"body":"hello"}"#)?;
+/// let msg: NewMsg = payload.decode()?;
+/// assert_eq!(msg.body, "hello");
+///
+/// let blob = Payload::binary(vec![0u8, 1, 2]);
+/// assert_eq!(blob.as_binary().unwrap().as_ref(), &[0, 1, 2]);
+/// # Ok::<(), slipstream::protocol::PayloadError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum Payload {
+    /// A JSON value, kept as its raw text.
+    Json(Json),
+    /// Binary bytes, carried in V2 binary frames.
+    Binary(Bytes),
+}
+
+impl Payload {
+    /// `{}`.
+    pub const fn empty() -> Self {
+        Payload::Json(Json::EMPTY_OBJECT)
+    }
+
+    /// Serializes `value` to a JSON payload.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`PayloadError::Serialize`] when `value` cannot be serialized.
+    pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Self, PayloadError> {
+        Json::encode(value).map(Payload::Json)
+    }
+
+    /// Validates and keeps raw JSON text, see [`Json::from_raw`].
+    ///
+    /// # Errors
+    ///
+    /// Returns [`PayloadError::InvalidJson`] when `raw` is not one JSON value.
+    pub fn from_raw_json(raw: impl Into<Bytes>) -> Result<Self, PayloadError> {
+        Json::from_raw(raw).map(Payload::Json)
+    }
+
+    /// A binary payload.
+    pub fn binary(bytes: impl Into<Bytes>) -> Self {
+        Payload::Binary(bytes.into())
+    }
+
+    /// Parses a JSON payload into `T`.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`PayloadError::Decode`] when the JSON does not fit `T`, and
+    /// [`PayloadError::Binary`] for a binary payload.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        match self {
+            Payload::Json(json) => json.decode(),
+            Payload::Binary(_) => Err(PayloadError::Binary),
+        }
+    }
+
+    /// The JSON, if this is a JSON payload.
+    pub fn as_json(&self) -> Option<&Json> {
+        match self {
+            Payload::Json(json) => Some(json),
+            Payload::Binary(_) => None,
+        }
+    }
+
+    /// The bytes, if this is a binary payload.
+    pub fn as_binary(&self) -> Option<&Bytes> {
+        match self {
+            Payload::Binary(bytes) => Some(bytes),
+            Payload::Json(_) => None,
+        }
+    }
+
+    /// True for a binary payload.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Payload::Binary(_))
+    }
+
+    /// The payload's raw bytes: JSON text or binary data.
+    pub fn as_bytes(&self) -> &Bytes {
+        match self {
+            Payload::Json(json) => json.as_bytes(),
+            Payload::Binary(bytes) => bytes,
+        }
+    }
+
+    /// The size of the payload in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// True when the payload has no bytes at all (only a binary payload can).
+    pub fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
+    }
+}
+
+impl Default for Payload {
+    fn default() -> Self {
+        Payload::empty()
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Payload::Json(json) => write!(f, "Json({} bytes)", json.as_str().len()),
+            Payload::Binary(bytes) => write!(f, "Binary({} bytes)", bytes.len()),
+        }
+    }
+}
+
+impl From<Json> for Payload {
+    fn from(json: Json) -> Self {
+        Payload::Json(json)
+    }
+}
+
+impl From<serde_json::Value> for Payload {
+    fn from(value: serde_json::Value) -> Self {
+        Payload::from(&value)
+    }
+}
+
+impl From<&serde_json::Value> for Payload {
+    fn from(value: &serde_json::Value) -> Self {
+        // A `Value` always serializes: its map keys are strings.
+        let text = value.to_string();
+        Payload::Json(Json::from_validated(SharedStr::from(text)))
+    }
+}
+
+impl From<Bytes> for Payload {
+    fn from(bytes: Bytes) -> Self {
+        Payload::Binary(bytes)
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(bytes: Vec<u8>) -> Self {
+        Payload::Binary(Bytes::from(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_json_is_kept_byte_for_byte() {
+        let raw = "{ \"b\" : 1,\"a\":[ 2 ] }";
+        let payload = Payload::from_raw_json(raw).unwrap();
+        assert_eq!(payload.as_bytes().as_ref(), raw.as_bytes());
+    }
+
+    #[test]
+    fn rejects_trailing_data_and_fragments() {
+        assert!(matches!(
+            Json::from_raw("{} {}"),
+            Err(PayloadError::InvalidJson(_))
+        ));
+        assert!(matches!(
+            Json::from_raw(""),
+            Err(PayloadError::InvalidJson(_))
+        ));
+        assert!(matches!(
+            Json::from_raw(vec![b'"', 0xff, b'"']),
+            Err(PayloadError::NotUtf8)
+        ));
+    }
+
+    #[test]
+    fn binary_payloads_do_not_decode_as_json() {
+        let payload = Payload::binary(&b"{}"[..]);
+        assert!(matches!(
+            payload.decode::<serde_json::Value>(),
+            Err(PayloadError::Binary)
+        ));
+    }
+
+    #[test]
+    fn debug_hides_contents() {
+        let payload = Payload::from(serde_json::json!({ "token": "secret" }));
+        assert!(!format!("{payload:?}").contains("secret"));
+    }
+}
