@@ -1,1 +1,2 @@
+//! The main job: repeat a Phoenix service into this one (placeholder).
 fn main() {}

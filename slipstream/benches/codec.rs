@@ -1,1 +1,2 @@
+//! Codec benchmark (placeholder until the criterion benchmark lands).
 fn main() {}
