@@ -355,8 +355,11 @@ async fn close(ws: &mut Ws, limit: Duration) {
     };
     let handshake = async {
         ws.close(Some(frame)).await?;
+        // The server's close frame ends the handshake; its closing TCP need not be awaited.
         while let Some(message) = ws.next().await {
-            message?;
+            if let WsMessage::Close(_) = message? {
+                break;
+            }
         }
         Ok::<(), tungstenite::Error>(())
     };

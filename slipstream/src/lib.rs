@@ -15,6 +15,9 @@ mod connection;
 pub mod endpoint;
 mod error;
 pub mod protocol;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 pub use client::{
     Client, ClientHandle, DisconnectReason, JoinStatus, ReplyError, Socket, TopicCloseReason,
