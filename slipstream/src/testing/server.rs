@@ -60,7 +60,16 @@ impl TestServer {
     ///
     /// The I/O error from binding.
     pub async fn bind() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::bind_to("127.0.0.1:0".parse().expect("a constant address parses")).await
+    }
+
+    /// Listens on `addr`: to restart a server on the port a client already knows.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error from binding.
+    pub async fn bind_to(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         Ok(TestServer { listener, addr, timeout: Duration::from_secs(1) })
     }

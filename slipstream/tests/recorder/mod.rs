@@ -141,10 +141,15 @@ pub(crate) struct Events {
 impl Events {
     /// The next callback, within a second.
     pub(crate) async fn next(&mut self) -> Seen {
-        match tokio::time::timeout(Duration::from_secs(1), self.rx.recv()).await {
+        self.next_within(Duration::from_secs(1)).await
+    }
+
+    /// The next callback, within `within`.
+    pub(crate) async fn next_within(&mut self, within: Duration) -> Seen {
+        match tokio::time::timeout(within, self.rx.recv()).await {
             Ok(Some(seen)) => seen,
             Ok(None) => panic!("the client stopped"),
-            Err(_) => panic!("no callback within 1s"),
+            Err(_) => panic!("no callback within {within:?}"),
         }
     }
 
@@ -156,8 +161,13 @@ impl Events {
     }
 
     /// Skips callbacks until `pick` accepts one, within a second.
-    pub(crate) async fn until<T>(&mut self, mut pick: impl FnMut(Seen) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    pub(crate) async fn until<T>(&mut self, pick: impl FnMut(Seen) -> Option<T>) -> T {
+        self.until_within(Duration::from_secs(1), pick).await
+    }
+
+    /// Skips callbacks until `pick` accepts one, within `within`.
+    pub(crate) async fn until_within<T>(&mut self, within: Duration, mut pick: impl FnMut(Seen) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + within;
         loop {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
                 Ok(Some(seen)) => {
@@ -166,7 +176,7 @@ impl Events {
                     }
                 }
                 Ok(None) => panic!("the client stopped"),
-                Err(_) => panic!("the expected callback did not come within 1s"),
+                Err(_) => panic!("the expected callback did not come within {within:?}"),
             }
         }
     }
