@@ -303,8 +303,15 @@ impl Task {
             AtomicCounters::bump(&self.counters.heartbeat_timeouts);
             warn!(target: "slipstream::connection", "heartbeat unanswered; reconnecting");
             // The link is presumed dead: say goodbye without waiting for an answer.
-            let frame = tungstenite::protocol::CloseFrame { code: CloseCode::Normal, reason: "heartbeat timeout".into() };
-            let _ = tokio::time::timeout(Duration::from_millis(100), ws.send(WsMessage::Close(Some(frame)))).await;
+            let frame = tungstenite::protocol::CloseFrame {
+                code: CloseCode::Normal,
+                reason: "heartbeat timeout".into(),
+            };
+            let _ = tokio::time::timeout(
+                Duration::from_millis(100),
+                ws.send(WsMessage::Close(Some(frame))),
+            )
+            .await;
             return Err(DisconnectReason::HeartbeatTimeout);
         }
         let reference = self.refs.fetch_add(1, Ordering::Relaxed) + 1;

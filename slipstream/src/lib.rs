@@ -20,7 +20,8 @@ pub mod protocol;
 pub mod testing;
 
 pub use client::{
-    Client, ClientHandle, DisconnectReason, JoinStatus, ReplyError, Socket, TopicCloseReason,
+    Client, ClientHandle, DisconnectReason, JoinStatus, ReplyError, Session, Socket,
+    TopicCloseReason,
 };
 pub use config::{Backoff, Config, ConfigBuilder, ConfigError, Jitter};
 pub use connection::ConnectError;

@@ -17,7 +17,10 @@ async fn unanswered_upgrade_times_out() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/socket/websocket", listener.local_addr().unwrap());
     let (client, mut events) = Recorder::new(&[]);
-    let config = slipstream::Config::builder(url).upgrade_timeout(Duration::from_secs(10)).build().unwrap();
+    let config = slipstream::Config::builder(url)
+        .upgrade_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let started = Instant::now();
     let _handle = client.start(config);
     let (_stream, _) = listener.accept().await.unwrap();
@@ -44,11 +47,16 @@ async fn refused_connections_are_retried_on_the_backoff_schedule() {
     let _handle = client.start(config);
     let mut failures = Vec::new();
     while failures.len() < 6 {
-        if let Seen::Disconnected(DisconnectReason::ConnectFailed(ConnectError::Io(_))) = events.next_within(Duration::from_secs(5)).await {
+        if let Seen::Disconnected(DisconnectReason::ConnectFailed(ConnectError::Io(_))) =
+            events.next_within(Duration::from_secs(5)).await
+        {
             failures.push(Instant::now());
         }
     }
-    let gaps: Vec<u128> = failures.windows(2).map(|w| (w[1] - w[0]).as_millis()).collect();
+    let gaps: Vec<u128> = failures
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
     assert_eq!(gaps, [10, 50, 100, 2_000, 2_000]);
 }
 
@@ -68,8 +76,15 @@ async fn silent_server_is_detected_within_two_heartbeat_intervals() {
             _ => None,
         })
         .await;
-    assert!(matches!(reason, DisconnectReason::HeartbeatTimeout), "{reason}");
-    assert!(silent_since.elapsed() <= Duration::from_secs(60), "{:?}", silent_since.elapsed());
+    assert!(
+        matches!(reason, DisconnectReason::HeartbeatTimeout),
+        "{reason}"
+    );
+    assert!(
+        silent_since.elapsed() <= Duration::from_secs(60),
+        "{:?}",
+        silent_since.elapsed()
+    );
     assert_eq!(handle.counters().heartbeat_timeouts, 1);
     // And it comes back.
     server.set_timeout(Duration::from_secs(10));
@@ -84,7 +99,11 @@ async fn heartbeats_answered_keep_the_connection() {
     let mut conn = server.accept().await;
     assert!(matches!(events.next().await, Seen::Connected));
     conn.refute_closed(Duration::from_secs(300)).await;
-    assert!(conn.heartbeats() >= 9, "{} heartbeats in 300 s", conn.heartbeats());
+    assert!(
+        conn.heartbeats() >= 9,
+        "{} heartbeats in 300 s",
+        conn.heartbeats()
+    );
     assert!(handle.is_connected());
     assert_eq!(handle.counters().heartbeat_timeouts, 0);
 }
@@ -93,19 +112,29 @@ async fn heartbeats_answered_keep_the_connection() {
 async fn peer_that_stops_reading_makes_sends_time_out() {
     let mut server = TestServer::bind().await.unwrap();
     let (client, mut events) = Recorder::new(&[("rooms:lobby", json!({}))]);
-    let config = server.config().send_timeout(Duration::from_millis(300)).build().unwrap();
+    let config = server
+        .config()
+        .send_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let handle = client.start(config);
     let mut conn = server.accept().await;
     let join = conn.assert_join("rooms:lobby", Expect::Any).await;
     conn.reply_ok(&join, json!({})).await;
-    events.until(|s| matches!(s, Seen::Joined(..)).then_some(())).await;
+    events
+        .until(|s| matches!(s, Seen::Joined(..)).then_some(()))
+        .await;
     // The server stops reading; fill the socket buffers until a write blocks.
     let big = slipstream::protocol::Payload::binary(vec![0u8; 256 * 1024]);
     let pusher = tokio::spawn({
         let handle = handle.clone();
         async move {
             for _ in 0..4_000 {
-                let _ = tokio::time::timeout(Duration::from_millis(1), handle.push("rooms:lobby", "blob", big.clone())).await;
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(1),
+                    handle.push("rooms:lobby", "blob", big.clone()),
+                )
+                .await;
                 if !handle.is_connected() {
                     break;
                 }
@@ -131,13 +160,25 @@ async fn malformed_frames_are_counted_and_skipped() {
     let mut conn = server.accept().await;
     let join = conn.assert_join("rooms:lobby", Expect::Any).await;
     conn.reply_ok(&join, json!({})).await;
-    events.until(|s| matches!(s, Seen::Joined(..)).then_some(())).await;
-    for garbage in ["", "[", "{}", "[1,2]", "null", r#"["1","2","t","phx_reply",{}]"#] {
+    events
+        .until(|s| matches!(s, Seen::Joined(..)).then_some(()))
+        .await;
+    for garbage in [
+        "",
+        "[",
+        "{}",
+        "[1,2]",
+        "null",
+        r#"["1","2","t","phx_reply",{}]"#,
+    ] {
         conn.send_frame(Frame::Text(garbage.into())).await;
     }
-    conn.send_frame(Frame::Binary(bytes::Bytes::from_static(&[7, 1, 2]))).await;
+    conn.send_frame(Frame::Binary(bytes::Bytes::from_static(&[7, 1, 2])))
+        .await;
     conn.broadcast("rooms:lobby", "after", json!({})).await;
-    let Seen::Message(message) = events.next().await else { panic!() };
+    let Seen::Message(message) = events.next().await else {
+        panic!()
+    };
     assert_eq!(message.event, "after");
     assert_eq!(handle.counters().decode_errors, 7);
     assert!(handle.is_connected());
@@ -152,7 +193,9 @@ async fn ten_thousand_messages_arrive_in_order() {
         let mut conn = server.accept().await;
         let join = conn.assert_join("rooms:tp", Expect::Any).await;
         conn.reply_ok(&join, json!({})).await;
-        events.until(|s| matches!(s, Seen::Joined(..)).then_some(())).await;
+        events
+            .until(|s| matches!(s, Seen::Joined(..)).then_some(()))
+            .await;
         (conn, handle, events)
     };
     let sender = tokio::spawn(async move {
@@ -162,7 +205,9 @@ async fn ten_thousand_messages_arrive_in_order() {
         conn
     });
     for expected in 0..10_000u64 {
-        let Seen::Message(message) = events.next().await else { panic!() };
+        let Seen::Message(message) = events.next().await else {
+            panic!()
+        };
         let n = recorder::json(&message.payload)["n"].as_u64().unwrap();
         assert_eq!(n, expected);
     }
@@ -204,24 +249,41 @@ async fn join_timeout_leaves_and_rejoins_with_backoff() {
 async fn push_timeout_is_distinct_from_an_error_reply() {
     let mut server = TestServer::bind().await.unwrap();
     let (client, mut events) = Recorder::new(&[("rooms:lobby", json!({}))]);
-    let handle = client.start(server.config().push_timeout(Duration::from_secs(10)).build().unwrap());
+    let handle = client.start(
+        server
+            .config()
+            .push_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+    );
     let mut conn = server.accept().await;
     let join = conn.assert_join("rooms:lobby", Expect::Any).await;
     conn.reply_ok(&join, json!({})).await;
-    events.until(|s| matches!(s, Seen::Joined(..)).then_some(())).await;
+    events
+        .until(|s| matches!(s, Seen::Joined(..)).then_some(()))
+        .await;
     let started = Instant::now();
-    let err = handle.push("rooms:lobby", "never_answered", json!({})).await.unwrap_err();
+    let err = handle
+        .push("rooms:lobby", "never_answered", json!({}))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
     assert!(started.elapsed() >= Duration::from_secs(10));
-    conn.assert_push("rooms:lobby", "never_answered", Expect::Any).await;
+    conn.assert_push("rooms:lobby", "never_answered", Expect::Any)
+        .await;
 }
 
 #[tokio::test]
 async fn server_restarted_twenty_times_every_topic_rejoined_task_count_flat() {
     let mut server = TestServer::bind().await.unwrap();
     let addr = server.addr();
-    let (client, mut events) = Recorder::new(&[("rooms:a", json!({ "k": 1 })), ("rooms:b", json!({}))]);
-    let config = server.config().reconnect_backoff(Backoff::from_millis([5])).build().unwrap();
+    let (client, mut events) =
+        Recorder::new(&[("rooms:a", json!({ "k": 1 })), ("rooms:b", json!({}))]);
+    let config = server
+        .config()
+        .reconnect_backoff(Backoff::from_millis([5]))
+        .build()
+        .unwrap();
     let handle = client.start(config);
     let metrics = tokio::runtime::Handle::current().metrics();
     let mut tasks_after_first = None;
@@ -232,13 +294,18 @@ async fn server_restarted_twenty_times_every_topic_rejoined_task_count_flat() {
             conn.reply_ok(&join, json!({})).await;
         }
         let mut joined = 0;
-        events.until(|s| {
-            joined += usize::from(matches!(s, Seen::Joined(..)));
-            (joined == 2).then_some(())
-        })
-        .await;
-        conn.broadcast("rooms:b", "round", json!({ "round": round })).await;
-        let Seen::Message(message) = events.until(|s| matches!(s, Seen::Message(_)).then_some(s)).await else {
+        events
+            .until(|s| {
+                joined += usize::from(matches!(s, Seen::Joined(..)));
+                (joined == 2).then_some(())
+            })
+            .await;
+        conn.broadcast("rooms:b", "round", json!({ "round": round }))
+            .await;
+        let Seen::Message(message) = events
+            .until(|s| matches!(s, Seen::Message(_)).then_some(s))
+            .await
+        else {
             unreachable!()
         };
         assert_eq!(recorder::json(&message.payload)["round"], round);
@@ -248,7 +315,9 @@ async fn server_restarted_twenty_times_every_topic_rejoined_task_count_flat() {
         // Kill the server: drop the connection and the listener, then start it again.
         conn.drop_connection();
         drop(server);
-        events.until(|s| matches!(s, Seen::Disconnected(_)).then_some(())).await;
+        events
+            .until(|s| matches!(s, Seen::Disconnected(_)).then_some(()))
+            .await;
         server = TestServer::bind_to(addr).await.unwrap();
     }
     let counters = handle.counters();

@@ -40,8 +40,12 @@ impl Expect {
     fn matches(&self, payload: &Payload) -> bool {
         match self {
             Expect::Any => true,
-            Expect::Partial(expected) => payload.decode::<serde_json::Value>().is_ok_and(|v| contains(&v, expected)),
-            Expect::Exact(expected) => payload.decode::<serde_json::Value>().is_ok_and(|v| &v == expected),
+            Expect::Partial(expected) => payload
+                .decode::<serde_json::Value>()
+                .is_ok_and(|v| contains(&v, expected)),
+            Expect::Exact(expected) => payload
+                .decode::<serde_json::Value>()
+                .is_ok_and(|v| &v == expected),
             Expect::Binary(expected) => payload.as_binary() == Some(expected),
             Expect::Matching(predicate) => predicate(payload),
         }
@@ -68,9 +72,9 @@ impl fmt::Debug for Expect {
 
 fn contains(actual: &serde_json::Value, expected: &serde_json::Value) -> bool {
     match (actual, expected) {
-        (serde_json::Value::Object(a), serde_json::Value::Object(e)) => {
-            e.iter().all(|(k, ev)| a.get(k).is_some_and(|av| contains(av, ev)))
-        }
+        (serde_json::Value::Object(a), serde_json::Value::Object(e)) => e
+            .iter()
+            .all(|(k, ev)| a.get(k).is_some_and(|av| contains(av, ev))),
         (a, e) => a == e,
     }
 }
@@ -95,7 +99,10 @@ impl Received {
 
     /// The payload as JSON (`Null` for binary).
     pub fn json(&self) -> serde_json::Value {
-        self.message.payload.decode().unwrap_or(serde_json::Value::Null)
+        self.message
+            .payload
+            .decode()
+            .unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -113,7 +120,11 @@ pub struct ServerConn {
 }
 
 impl ServerConn {
-    pub(crate) fn new(ws: WebSocketStream<TcpStream>, request: ConnectRequest, timeout: Duration) -> Self {
+    pub(crate) fn new(
+        ws: WebSocketStream<TcpStream>,
+        request: ConnectRequest,
+        timeout: Duration,
+    ) -> Self {
         let serializer = request.serializer();
         ServerConn {
             ws,
@@ -172,12 +183,15 @@ impl ServerConn {
             };
             let message = match self.serializer.decode_push(&frame) {
                 Ok(message) => message,
-                Err(error) => panic!("the client sent a frame that does not decode ({error}): {frame:?}"),
+                Err(error) => {
+                    panic!("the client sent a frame that does not decode ({error}): {frame:?}")
+                }
             };
             if message.topic == event::HEARTBEAT_TOPIC && message.event == event::HEARTBEAT {
                 self.heartbeats += 1;
                 if !self.silent {
-                    self.reply_to(&message, ReplyStatus::Ok, Payload::empty()).await;
+                    self.reply_to(&message, ReplyStatus::Ok, Payload::empty())
+                        .await;
                 }
                 continue;
             }
@@ -186,7 +200,11 @@ impl ServerConn {
     }
 
     /// Finds (in the backlog, then in new frames) the first message `matches` accepts.
-    async fn find(&mut self, within: Duration, matches: impl Fn(&Message) -> bool) -> Option<Message> {
+    async fn find(
+        &mut self,
+        within: Duration,
+        matches: impl Fn(&Message) -> bool,
+    ) -> Option<Message> {
         if let Some(index) = self.backlog.iter().position(&matches) {
             return self.backlog.remove(index);
         }
@@ -202,12 +220,25 @@ impl ServerConn {
 
     fn describe_backlog(&self) -> String {
         if self.backlog.is_empty() {
-            return if self.closed { "the connection closed".into() } else { "nothing".into() };
+            return if self.closed {
+                "the connection closed".into()
+            } else {
+                "nothing".into()
+            };
         }
         let seen: Vec<String> = self
             .backlog
             .iter()
-            .map(|m| format!("{} on {} {}", m.event, m.topic, m.payload.as_json().map_or("<binary>".into(), |j| j.to_string())))
+            .map(|m| {
+                format!(
+                    "{} on {} {}",
+                    m.event,
+                    m.topic,
+                    m.payload
+                        .as_json()
+                        .map_or("<binary>".into(), |j| j.to_string())
+                )
+            })
             .collect();
         format!("only: {}", seen.join("; "))
     }
@@ -215,7 +246,11 @@ impl ServerConn {
     async fn assert(&mut self, what: String, matches: impl Fn(&Message) -> bool) -> Received {
         match self.find(self.timeout, matches).await {
             Some(message) => Received { message },
-            None => panic!("expected {what} within {:?}, received {}", self.timeout, self.describe_backlog()),
+            None => panic!(
+                "expected {what} within {:?}, received {}",
+                self.timeout,
+                self.describe_backlog()
+            ),
         }
     }
 
@@ -235,10 +270,13 @@ impl ServerConn {
         let params = params.into();
         let what = format!("a join of `{topic}` with {params:?}");
         let join = self
-            .assert(what, |m| m.event == event::JOIN && m.topic == topic && params.matches(&m.payload))
+            .assert(what, |m| {
+                m.event == event::JOIN && m.topic == topic && params.matches(&m.payload)
+            })
             .await;
         if let Some(join_ref) = join.join_ref() {
-            self.joins.insert(join.message.topic.clone(), join_ref.clone());
+            self.joins
+                .insert(join.message.topic.clone(), join_ref.clone());
         }
         join
     }
@@ -250,7 +288,8 @@ impl ServerConn {
     /// When it does.
     pub async fn refute_join(&mut self, topic: &str, within: Duration) {
         let what = format!("join of `{topic}`");
-        self.refute(what, within, |m| m.event == event::JOIN && m.topic == topic).await;
+        self.refute(what, within, |m| m.event == event::JOIN && m.topic == topic)
+            .await;
     }
 
     /// Asserts the client pushes `event` on `topic` with a payload matching `payload`.
@@ -258,10 +297,18 @@ impl ServerConn {
     /// # Panics
     ///
     /// When no such push arrives within the timeout.
-    pub async fn assert_push(&mut self, topic: &str, event_name: &str, payload: impl Into<Expect>) -> Received {
+    pub async fn assert_push(
+        &mut self,
+        topic: &str,
+        event_name: &str,
+        payload: impl Into<Expect>,
+    ) -> Received {
         let payload = payload.into();
         let what = format!("a push of `{event_name}` on `{topic}` with {payload:?}");
-        self.assert(what, |m| m.topic == topic && m.event == event_name && payload.matches(&m.payload)).await
+        self.assert(what, |m| {
+            m.topic == topic && m.event == event_name && payload.matches(&m.payload)
+        })
+        .await
     }
 
     /// Passes when the client pushes no `event` on `topic` within `within`.
@@ -271,7 +318,8 @@ impl ServerConn {
     /// When it does.
     pub async fn refute_push(&mut self, topic: &str, event_name: &str, within: Duration) {
         let what = format!("push of `{event_name}` on `{topic}`");
-        self.refute(what, within, |m| m.topic == topic && m.event == event_name).await;
+        self.refute(what, within, |m| m.topic == topic && m.event == event_name)
+            .await;
     }
 
     /// Asserts the client leaves `topic`.
@@ -280,7 +328,10 @@ impl ServerConn {
     ///
     /// When no leave arrives within the timeout.
     pub async fn assert_leave(&mut self, topic: &str) -> Received {
-        self.assert(format!("a leave of `{topic}`"), |m| m.event == event::LEAVE && m.topic == topic).await
+        self.assert(format!("a leave of `{topic}`"), |m| {
+            m.event == event::LEAVE && m.topic == topic
+        })
+        .await
     }
 
     /// Passes when the client does not leave `topic` within `within`.
@@ -290,7 +341,10 @@ impl ServerConn {
     /// When it does.
     pub async fn refute_leave(&mut self, topic: &str, within: Duration) {
         let what = format!("leave of `{topic}`");
-        self.refute(what, within, |m| m.event == event::LEAVE && m.topic == topic).await;
+        self.refute(what, within, |m| {
+            m.event == event::LEAVE && m.topic == topic
+        })
+        .await;
     }
 
     /// Asserts the client closes the connection (a disconnect it asked for sends a close
@@ -302,7 +356,10 @@ impl ServerConn {
     pub async fn assert_closed(&mut self) {
         let _ = self.find(self.timeout, |_| false).await;
         if !self.closed {
-            panic!("expected the client to close the connection within {:?}", self.timeout);
+            panic!(
+                "expected the client to close the connection within {:?}",
+                self.timeout
+            );
         }
     }
 
@@ -320,16 +377,23 @@ impl ServerConn {
 
     /// Replies `ok` with `response` to a join, push or leave.
     pub async fn reply_ok(&mut self, to: &Received, response: impl Into<Payload>) {
-        self.reply_to(&to.message, ReplyStatus::Ok, response.into()).await;
+        self.reply_to(&to.message, ReplyStatus::Ok, response.into())
+            .await;
     }
 
     /// Replies `error` with `response` (such as `{"reason": "unauthorized"}`).
     pub async fn reply_error(&mut self, to: &Received, response: impl Into<Payload>) {
-        self.reply_to(&to.message, ReplyStatus::Error, response.into()).await;
+        self.reply_to(&to.message, ReplyStatus::Error, response.into())
+            .await;
     }
 
     /// Replies with any status and response, JSON or binary.
-    pub async fn reply(&mut self, to: &Received, status: ReplyStatus, response: impl Into<Payload>) {
+    pub async fn reply(
+        &mut self,
+        to: &Received,
+        status: ReplyStatus,
+        response: impl Into<Payload>,
+    ) {
         self.reply_to(&to.message, status, response.into()).await;
     }
 
@@ -371,7 +435,8 @@ impl ServerConn {
 
     /// Broadcasts on `topic`: no refs, as a Phoenix broadcast arrives.
     pub async fn broadcast(&mut self, topic: &str, event_name: &str, payload: impl Into<Payload>) {
-        self.send_message(&Message::broadcast(topic, event_name, payload)).await;
+        self.send_message(&Message::broadcast(topic, event_name, payload))
+            .await;
     }
 
     /// Crashes the channel of `topic`: `phx_error` with the join ref.
@@ -397,7 +462,10 @@ impl ServerConn {
     }
 
     async fn send_message(&mut self, message: &Message) {
-        let frame = self.serializer.encode_message(message).expect("message encodes");
+        let frame = self
+            .serializer
+            .encode_message(message)
+            .expect("message encodes");
         self.send_frame(frame).await;
     }
 
@@ -414,7 +482,10 @@ impl ServerConn {
 
     /// Closes the connection with a close frame carrying `code`.
     pub async fn close(mut self, code: u16) {
-        let frame = CloseFrame { code: code.into(), reason: "".into() };
+        let frame = CloseFrame {
+            code: code.into(),
+            reason: "".into(),
+        };
         let _ = self.ws.close(Some(frame)).await;
         let drain = async { while let Some(Ok(_)) = self.ws.next().await {} };
         let _ = tokio::time::timeout(self.timeout, drain).await;

@@ -30,19 +30,35 @@ impl ConnectRequest {
         let uri = request.uri();
         let query = uri
             .query()
-            .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
             .unwrap_or_default();
         let headers = request
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
-        ConnectRequest { path: uri.path().to_owned(), query, headers }
+        ConnectRequest {
+            path: uri.path().to_owned(),
+            query,
+            headers,
+        }
     }
 
     /// The serializer the client asked for with `vsn` (V1 when absent, as Phoenix decides).
     pub fn serializer(&self) -> Serializer {
-        self.query.get("vsn").and_then(|v| Serializer::from_vsn(v)).unwrap_or(Serializer::V1)
+        self.query
+            .get("vsn")
+            .and_then(|v| Serializer::from_vsn(v))
+            .unwrap_or(Serializer::V1)
     }
 }
 
@@ -71,7 +87,11 @@ impl TestServer {
     pub async fn bind_to(addr: SocketAddr) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        Ok(TestServer { listener, addr, timeout: Duration::from_secs(1) })
+        Ok(TestServer {
+            listener,
+            addr,
+            timeout: Duration::from_secs(1),
+        })
     }
 
     /// The address the server listens on.
@@ -99,7 +119,10 @@ impl TestServer {
         match tokio::time::timeout(self.timeout, self.listener.accept()).await {
             Ok(Ok((stream, _))) => stream,
             Ok(Err(error)) => panic!("accepting {what}: {error}"),
-            Err(_) => panic!("expected {what} within {:?}, but the client did not connect", self.timeout),
+            Err(_) => panic!(
+                "expected {what} within {:?}, but the client did not connect",
+                self.timeout
+            ),
         }
     }
 
@@ -115,13 +138,25 @@ impl TestServer {
         let callback = move |request: &Request, mut response: Response| {
             let info = ConnectRequest::from_request(request);
             // Answer `phoenix` when offered, as Phoenix does for token-carrying clients.
-            if info.headers.get("sec-websocket-protocol").is_some_and(|p| p.split(',').any(|p| p.trim() == "phoenix")) {
-                response.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static("phoenix"));
+            if info
+                .headers
+                .get("sec-websocket-protocol")
+                .is_some_and(|p| p.split(',').any(|p| p.trim() == "phoenix"))
+            {
+                response.headers_mut().insert(
+                    "sec-websocket-protocol",
+                    HeaderValue::from_static("phoenix"),
+                );
             }
             *record.lock().expect("lock") = info;
             Ok::<_, ErrorResponse>(response)
         };
-        let ws = match tokio::time::timeout(self.timeout, tokio_tungstenite::accept_hdr_async(stream, callback)).await {
+        let ws = match tokio::time::timeout(
+            self.timeout,
+            tokio_tungstenite::accept_hdr_async(stream, callback),
+        )
+        .await
+        {
             Ok(Ok(ws)) => ws,
             Ok(Err(error)) => panic!("WebSocket upgrade failed: {error}"),
             Err(_) => panic!("WebSocket upgrade not completed within {:?}", self.timeout),
@@ -140,7 +175,10 @@ impl TestServer {
         let stream = self.next_stream("a connection to refuse").await;
         let seen = Arc::new(Mutex::new(ConnectRequest::default()));
         let record = seen.clone();
-        let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let callback = move |request: &Request, _response: Response| {
             *record.lock().expect("lock") = ConnectRequest::from_request(request);
             let mut refusal = ErrorResponse::new(Some(String::new()));
@@ -155,7 +193,11 @@ impl TestServer {
             }
             Err(refusal)
         };
-        let _ = tokio::time::timeout(self.timeout, tokio_tungstenite::accept_hdr_async(stream, callback)).await;
+        let _ = tokio::time::timeout(
+            self.timeout,
+            tokio_tungstenite::accept_hdr_async(stream, callback),
+        )
+        .await;
         let request = seen.lock().expect("lock").clone();
         request
     }
@@ -183,6 +225,8 @@ impl TestServer {
 
 impl fmt::Debug for TestServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestServer").field("addr", &self.addr).finish()
+        f.debug_struct("TestServer")
+            .field("addr", &self.addr)
+            .finish()
     }
 }

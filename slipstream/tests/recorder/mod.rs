@@ -41,7 +41,10 @@ pub(crate) struct Recorder {
 impl Recorder {
     pub(crate) fn new(topics: &[(&str, Value)]) -> (Self, Events) {
         let (seen, rx) = mpsc::unbounded_channel();
-        let topics = topics.iter().map(|(t, p)| ((*t).to_owned(), p.clone())).collect();
+        let topics = topics
+            .iter()
+            .map(|(t, p)| ((*t).to_owned(), p.clone()))
+            .collect();
         (Recorder { seen, topics }, Events { rx })
     }
 
@@ -64,7 +67,12 @@ impl Client for Recorder {
         Ok(())
     }
 
-    async fn on_join(&mut self, _: &mut Socket, topic: &SharedStr, response: Payload) -> slipstream::Result<()> {
+    async fn on_join(
+        &mut self,
+        _: &mut Socket,
+        topic: &SharedStr,
+        response: Payload,
+    ) -> slipstream::Result<()> {
         self.tell(Seen::Joined(topic.to_string(), response));
         Ok(())
     }
@@ -103,7 +111,11 @@ impl Client for Recorder {
         Ok(())
     }
 
-    async fn on_disconnect(&mut self, socket: &mut Socket, reason: &DisconnectReason) -> slipstream::Result<()> {
+    async fn on_disconnect(
+        &mut self,
+        socket: &mut Socket,
+        reason: &DisconnectReason,
+    ) -> slipstream::Result<()> {
         self.tell(Seen::Disconnected(reason.clone()));
         if !reason.is_requested() {
             socket.reconnect();
@@ -126,7 +138,11 @@ impl Client for Recorder {
         Ok(())
     }
 
-    async fn on_call(&mut self, socket: &mut Socket, request: String) -> slipstream::Result<String> {
+    async fn on_call(
+        &mut self,
+        socket: &mut Socket,
+        request: String,
+    ) -> slipstream::Result<String> {
         Ok(format!("{request}: connected={}", socket.is_connected()))
     }
 
@@ -166,7 +182,11 @@ impl Events {
     }
 
     /// Skips callbacks until `pick` accepts one, within `within`.
-    pub(crate) async fn until_within<T>(&mut self, within: Duration, mut pick: impl FnMut(Seen) -> Option<T>) -> T {
+    pub(crate) async fn until_within<T>(
+        &mut self,
+        within: Duration,
+        mut pick: impl FnMut(Seen) -> Option<T>,
+    ) -> T {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
