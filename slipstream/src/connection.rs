@@ -455,6 +455,10 @@ fn connect_error(error: tungstenite::Error) -> ConnectError {
                 })
                 .collect(),
         },
+        // rustls reports handshake failures through the I/O error it returns.
+        tungstenite::Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<rustls::Error>()) => {
+            ConnectError::Tls(io.to_string())
+        }
         tungstenite::Error::Io(io) => ConnectError::Io(Arc::new(io)),
         tungstenite::Error::Tls(tls) => ConnectError::Tls(tls.to_string()),
         other => ConnectError::Handshake(other.to_string()),
