@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -31,6 +31,16 @@ use crate::client::counters::AtomicCounters;
 use crate::protocol::{Frame, Message, Reply, ServerMessage, SharedStr, event};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The most frames read before handing what they carried to the client task.
+const MAX_BATCH: usize = 256;
+
+/// Reading must stop.
+#[derive(Debug)]
+enum Stop {
+    Closed(Option<tungstenite::protocol::CloseFrame>),
+    Failed(DisconnectReason),
+}
 
 /// Why a connection could not be made.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -85,8 +95,9 @@ pub(crate) enum Outbound {
 #[derive(Debug)]
 pub(crate) enum Event {
     Connected,
-    Message(Message),
-    Reply(Reply),
+    /// Messages and replies in arrival order: every frame already read, handed over in one
+    /// go so the client task is woken once per batch, not once per frame.
+    Inbound(Vec<ServerMessage>),
     /// The last event: the connection is gone (or never came up).
     Closed(DisconnectReason),
 }
@@ -118,6 +129,7 @@ pub(crate) fn spawn(config: Arc<Config>, counters: Arc<AtomicCounters>, attempt:
         events: events_tx,
         refs: refs.clone(),
         awaiting: HashMap::new(),
+        inbound: Vec::new(),
         heartbeat_ref: None,
         backpressured: false,
     };
@@ -144,6 +156,8 @@ struct Task {
     refs: Arc<AtomicU64>,
     /// Replies someone awaits, by ref.
     awaiting: HashMap<u64, oneshot::Sender<Reply>>,
+    /// Decoded frames not yet handed to the client task.
+    inbound: Vec<ServerMessage>,
     /// The ref of the heartbeat still waiting for its reply.
     heartbeat_ref: Option<u64>,
     /// Whether handing an event to the client task had to wait since the last heartbeat.
@@ -172,7 +186,7 @@ impl Task {
         loop {
             let outcome = tokio::select! {
                 biased;
-                frame = ws.next() => self.on_frame(&mut ws, frame).await,
+                frame = ws.next() => self.on_frames(&mut ws, frame).await,
                 command = self.commands.recv() => self.on_command(&mut ws, command).await,
                 _ = tick(&mut heartbeat) => self.on_heartbeat(&mut ws).await,
             };
@@ -182,41 +196,66 @@ impl Task {
         }
     }
 
-    async fn on_frame(
+    /// Handles `first` and every further frame already readable (up to a batch), then hands
+    /// what they carried to the client task at once.
+    async fn on_frames(
         &mut self,
         ws: &mut Ws,
-        frame: Option<Result<WsMessage, tungstenite::Error>>,
+        first: Option<Result<WsMessage, tungstenite::Error>>,
     ) -> Result<(), DisconnectReason> {
+        let mut outcome = self.on_frame(first);
+        for _ in 1..MAX_BATCH {
+            if outcome.is_err() {
+                break;
+            }
+            match ws.next().now_or_never() {
+                Some(frame) => outcome = self.on_frame(frame),
+                None => break,
+            }
+        }
+        self.hand_over().await?;
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(Stop::Closed(close)) => Err(finish_close(ws, close).await),
+            Err(Stop::Failed(reason)) => Err(reason),
+        }
+    }
+
+    fn on_frame(
+        &mut self,
+        frame: Option<Result<WsMessage, tungstenite::Error>>,
+    ) -> Result<(), Stop> {
         let frame = match frame {
             None => {
-                return Err(DisconnectReason::Dropped(
-                    "connection closed without a close frame".into(),
-                ));
+                let why = "connection closed without a close frame";
+                return Err(Stop::Failed(DisconnectReason::Dropped(why.into())));
             }
-            Some(Err(error)) => return Err(DisconnectReason::Dropped(error.to_string())),
+            Some(Err(error)) => {
+                return Err(Stop::Failed(DisconnectReason::Dropped(error.to_string())));
+            }
             Some(Ok(WsMessage::Text(text))) => Frame::Text(SharedStr::from_utf8_bytes(text)),
             Some(Ok(WsMessage::Binary(bytes))) => Frame::Binary(bytes),
-            Some(Ok(WsMessage::Close(close))) => return Err(finish_close(ws, close).await),
+            Some(Ok(WsMessage::Close(close))) => return Err(Stop::Closed(close)),
             Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_))) => {
                 return Ok(());
             }
         };
         AtomicCounters::bump(&self.counters.frames_in);
         match self.config.serializer.decode_server(&frame) {
-            Ok(ServerMessage::Reply(reply)) => self.on_reply(reply).await,
-            Ok(ServerMessage::Message(message)) => {
-                trace!(target: "slipstream::connection", topic = %message.topic, event = %message.event, "message");
-                self.deliver(Event::Message(message)).await
+            Ok(ServerMessage::Reply(reply)) => self.on_reply(reply),
+            Ok(message) => {
+                trace!(target: "slipstream::connection", topic = %message.topic(), "message");
+                self.inbound.push(message);
             }
             Err(error) => {
                 AtomicCounters::bump(&self.counters.decode_errors);
                 warn!(target: "slipstream::connection", %error, len = frame.len(), "skipping a frame that does not decode");
-                Ok(())
             }
         }
+        Ok(())
     }
 
-    async fn on_reply(&mut self, reply: Reply) -> Result<(), DisconnectReason> {
+    fn on_reply(&mut self, reply: Reply) {
         let reference = reply
             .reference
             .as_deref()
@@ -226,13 +265,21 @@ impl Task {
             && reference == self.heartbeat_ref
         {
             self.heartbeat_ref = None;
-            return Ok(());
+            return;
         }
         if let Some(waiter) = reference.and_then(|r| self.awaiting.remove(&r)) {
             let _ = waiter.send(reply);
+            return;
+        }
+        self.inbound.push(ServerMessage::Reply(reply));
+    }
+
+    async fn hand_over(&mut self) -> Result<(), DisconnectReason> {
+        if self.inbound.is_empty() {
             return Ok(());
         }
-        self.deliver(Event::Reply(reply)).await
+        let batch = std::mem::take(&mut self.inbound);
+        self.deliver(Event::Inbound(batch)).await
     }
 
     /// Hands an event to the client task, waiting for room: nothing is dropped.

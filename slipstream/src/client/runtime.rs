@@ -15,7 +15,7 @@ use super::handle::{Command, Shared};
 use super::socket::{JoinStatus, Pending, Timer};
 use super::{Client, ClientHandle, DisconnectReason, ReplyError, Socket, TopicCloseReason};
 use crate::connection::{Event, Outbound};
-use crate::protocol::{Message, Reply, event};
+use crate::protocol::{Message, Reply, ServerMessage, event};
 use crate::{Config, Result};
 
 pub(crate) fn start<C: Client>(client: C, config: Config) -> ClientHandle<C> {
@@ -143,8 +143,14 @@ impl<C: Client> Runtime<C> {
     async fn event(&mut self, event: Event) {
         match event {
             Event::Connected => self.connected().await,
-            Event::Message(message) => self.message(message).await,
-            Event::Reply(reply) => self.reply(reply).await,
+            Event::Inbound(batch) => {
+                for inbound in batch {
+                    match inbound {
+                        ServerMessage::Message(message) => self.message(message).await,
+                        ServerMessage::Reply(reply) => self.reply(reply).await,
+                    }
+                }
+            }
             Event::Closed(reason) => self.disconnected(reason).await,
         }
     }

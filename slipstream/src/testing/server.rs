@@ -131,6 +131,10 @@ impl TestServer {
     /// # Panics
     ///
     /// When no connection comes within the timeout, or the upgrade fails.
+    #[allow(
+        clippy::result_large_err,
+        reason = "tungstenite's handshake callback returns its response type"
+    )]
     pub async fn accept(&mut self) -> ServerConn {
         let stream = self.next_stream("a connection").await;
         let seen = Arc::new(Mutex::new(ConnectRequest::default()));
@@ -171,6 +175,10 @@ impl TestServer {
     /// # Panics
     ///
     /// When no connection comes within the timeout.
+    #[allow(
+        clippy::result_large_err,
+        reason = "tungstenite's handshake callback returns its response type"
+    )]
     pub async fn refuse(&mut self, status: u16, headers: &[(&str, &str)]) -> ConnectRequest {
         let stream = self.next_stream("a connection to refuse").await;
         let seen = Arc::new(Mutex::new(ConnectRequest::default()));
@@ -198,8 +206,7 @@ impl TestServer {
             tokio_tungstenite::accept_hdr_async(stream, callback),
         )
         .await;
-        let request = seen.lock().expect("lock").clone();
-        request
+        seen.lock().expect("lock").clone()
     }
 
     /// Waits for the next TCP connection and drops it before any upgrade.
