@@ -226,9 +226,16 @@ impl Connection<'_> {
             if ws.close(Some(frame)).await.is_err() {
                 return;
             }
-            while let Some(Ok(_)) = ws.next().await {}
-            // The stream is finished (or broken mid-frame, after an oversized one): close
-            // our side and discard whatever the client still sends until it closes too.
+            let mut answered = false;
+            while let Some(Ok(message)) = ws.next().await {
+                answered |= message.is_close();
+            }
+            if answered {
+                return;
+            }
+            // The client has not answered (or the stream broke mid-frame, after an
+            // oversized one): close our side and discard what the client still sends, so
+            // that unread data does not reset the connection before it reads the close.
             let tcp = ws.get_mut();
             let _ = tcp.shutdown().await;
             let mut discard = [0u8; 1024];
