@@ -178,6 +178,7 @@ impl Connection<'_> {
     }
 
     async fn finish(mut self, end: End) {
+        self.session.end();
         let stats = &self.shared.stats;
         let close = match &end {
             End::Shutdown => Some((CloseCode::Away, "server shutting down")),

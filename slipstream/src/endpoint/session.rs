@@ -248,11 +248,19 @@ fn stale(message: &Message) {
     );
 }
 
-impl Drop for Session {
-    fn drop(&mut self) {
-        for topic in self.joined.keys() {
-            self.hub.detach(topic, self.id);
+impl Session {
+    /// Leaves every topic and closes the queue, so that broadcasts stop reaching this
+    /// connection at once, before its close handshake.
+    pub(crate) fn end(&mut self) {
+        for (topic, _) in self.joined.drain() {
+            self.hub.detach(&topic, self.id);
         }
         self.queue.close(EndReason::Disconnected);
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.end();
     }
 }
