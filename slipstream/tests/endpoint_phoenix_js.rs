@@ -152,10 +152,17 @@ async fn phoenix_js_joins_is_refused_receives_pushes_and_leaves() {
     js.wait_for("heartbeat_reply", |e| e["status"] == "ok")
         .await;
 
+    // phoenix.js reports a leave as soon as it is sent; a push on another topic, answered
+    // after the leave, shows the server has handled it.
+    js.join("rooms:ops").await;
     js.send(json!({ "cmd": "leave", "topic": "rooms:lobby" }))
         .await;
     js.wait_for("left", |e| e["topic"] == "rooms:lobby").await;
+    js.send(json!({ "cmd": "push", "topic": "rooms:ops", "event": "ping", "payload": {} }))
+        .await;
+    js.wait_for("reply", |e| e["topic"] == "rooms:ops").await;
     assert_eq!(hub.subscriber_count("rooms:lobby"), 0);
+    assert_eq!(hub.subscriber_count("rooms:ops"), 1);
     js.exit().await;
     assert_eq!(server.stats().malformed_frames, 0);
 }
