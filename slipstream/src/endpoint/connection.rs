@@ -138,7 +138,7 @@ impl Connection<'_> {
         self.last_read = Instant::now();
 
         match self.session.serializer().decode_push(&frame) {
-            Ok(message) => self.session.handle(self.shared, message, &mut self.out),
+            Ok(message) => self.session.handle(self.shared, &message, &mut self.out),
             Err(error) => {
                 self.malformed(&error, &frame);
                 return Ok(());

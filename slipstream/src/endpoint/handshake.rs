@@ -41,6 +41,10 @@ pub(crate) async fn accept(
     shared: &Shared,
 ) -> Option<(WebSocketStream<TcpStream>, ConnectInfo)> {
     let mut info = None;
+    #[allow(
+        clippy::result_large_err,
+        reason = "tungstenite's callback signature fixes the error type"
+    )]
     let callback = |request: &Request, response: Response| {
         let (accepted, response) = check(shared, peer, request, response)?;
         info = Some(accepted);

@@ -284,7 +284,7 @@ impl Inner {
 
     fn dropped(&self, topic: &SharedStr, id: SubscriberId, streak: u64, which: &'static str) {
         self.dropped.fetch_add(1, Ordering::Relaxed);
-        if streak == 1 || streak % LOG_EVERY == 0 {
+        if streak == 1 || streak.is_multiple_of(LOG_EVERY) {
             tracing::warn!(
                 topic = %topic,
                 subscriber = id.0,

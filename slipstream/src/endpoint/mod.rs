@@ -140,3 +140,19 @@ impl<E: Endpoint + ?Sized> Endpoint for &E {
 /// that [`Endpoint::broadcast_from`] can skip it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SubscriberId(pub(crate) u64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Hub>();
+        assert_send_sync::<Subscription>();
+        assert_send_sync::<Broadcast>();
+        assert_send_sync::<EndpointServer>();
+        assert_send_sync::<EndpointServerBuilder>();
+        assert_send_sync::<ConnectInfo>();
+    }
+}

@@ -57,9 +57,9 @@ impl Session {
     }
 
     /// Answers one decoded client message, appending the frames to send to `out`.
-    pub(crate) fn handle(&mut self, shared: &Shared, message: Message, out: &mut Vec<Frame>) {
+    pub(crate) fn handle(&mut self, shared: &Shared, message: &Message, out: &mut Vec<Frame>) {
         if message.topic == event::HEARTBEAT_TOPIC && message.event == event::HEARTBEAT {
-            let reply = reply(None, &message, ReplyStatus::Ok, Payload::empty());
+            let reply = reply(None, message, ReplyStatus::Ok, Payload::empty());
             return self.reply(out, &reply);
         }
         match message.event.as_str() {
@@ -91,10 +91,10 @@ impl Session {
         }
     }
 
-    fn join(&mut self, shared: &Shared, message: Message, out: &mut Vec<Frame>) {
+    fn join(&mut self, shared: &Shared, message: &Message, out: &mut Vec<Frame>) {
         let topic = message.topic.clone();
         if !shared.config.topics.matches(&topic) {
-            return self.unmatched_topic(&message, out);
+            return self.unmatched_topic(message, out);
         }
         let join_ref = message
             .join_ref
@@ -103,7 +103,7 @@ impl Session {
         let previous = self.joined.remove(&topic);
         if previous.is_none() && self.joined.len() >= shared.config.max_joins {
             let reason = json!({ "reason": "too many joined topics" });
-            let reply = reply(join_ref, &message, ReplyStatus::Error, reason.into());
+            let reply = reply(join_ref, message, ReplyStatus::Error, reason.into());
             return self.reply(out, &reply);
         }
 
@@ -127,7 +127,7 @@ impl Session {
                 (ReplyStatus::Error, reason)
             }
         };
-        self.reply(out, &reply(join_ref.clone(), &message, status, response));
+        self.reply(out, &reply(join_ref.clone(), message, status, response));
 
         // Phoenix closes the channel of the earlier join once the new one is answered.
         if let Some(previous) = previous.filter(|p| Some(p) != join_ref.as_ref()) {
@@ -135,10 +135,10 @@ impl Session {
         }
     }
 
-    fn leave(&mut self, message: Message, out: &mut Vec<Frame>) {
-        let join_ref = match self.membership(&message) {
-            Membership::NotJoined => return self.unmatched_topic(&message, out),
-            Membership::Stale => return stale(&message),
+    fn leave(&mut self, message: &Message, out: &mut Vec<Frame>) {
+        let join_ref = match self.membership(message) {
+            Membership::NotJoined => return self.unmatched_topic(message, out),
+            Membership::Stale => return stale(message),
             Membership::Joined(join_ref) => join_ref,
         };
         self.joined.remove(&message.topic);
@@ -147,7 +147,7 @@ impl Session {
 
         let ok = reply(
             Some(join_ref.clone()),
-            &message,
+            message,
             ReplyStatus::Ok,
             Payload::empty(),
         );
@@ -155,10 +155,10 @@ impl Session {
         self.close_frame(out, &message.topic, join_ref);
     }
 
-    fn push(&mut self, shared: &Shared, message: Message, out: &mut Vec<Frame>) {
-        let join_ref = match self.membership(&message) {
-            Membership::NotJoined => return self.unmatched_topic(&message, out),
-            Membership::Stale => return stale(&message),
+    fn push(&mut self, shared: &Shared, message: &Message, out: &mut Vec<Frame>) {
+        let join_ref = match self.membership(message) {
+            Membership::NotJoined => return self.unmatched_topic(message, out),
+            Membership::Stale => return stale(message),
             Membership::Joined(join_ref) => join_ref,
         };
         let request = PushRequest {
@@ -173,7 +173,7 @@ impl Session {
             PushReply::Error(response) => (ReplyStatus::Error, response),
             PushReply::NoReply => return,
         };
-        self.reply(out, &reply(Some(join_ref), &message, status, response));
+        self.reply(out, &reply(Some(join_ref), message, status, response));
     }
 
     fn membership(&self, message: &Message) -> Membership {
