@@ -34,7 +34,7 @@ struct PhoenixJs {
 }
 
 impl PhoenixJs {
-    fn spawn(server: &EndpointServer, options: Value) -> PhoenixJs {
+    fn spawn(server: &EndpointServer, options: &Value) -> PhoenixJs {
         let root = repo_root();
         assert!(
             root.join("node_modules/phoenix").is_dir() && root.join("node_modules/ws").is_dir(),
@@ -104,7 +104,7 @@ impl PhoenixJs {
 async fn phoenix_js_joins_is_refused_receives_pushes_and_leaves() {
     let hub = Hub::new();
     let server = fixture_server(&hub).bind("127.0.0.1:0").await.unwrap();
-    let mut js = PhoenixJs::spawn(&server, json!({ "heartbeatIntervalMs": 100 }));
+    let mut js = PhoenixJs::spawn(&server, &json!({ "heartbeatIntervalMs": 100 }));
 
     let joined = js.join("rooms:lobby").await;
     assert_eq!(joined["response"], json!({}));
@@ -178,7 +178,7 @@ async fn phoenix_js_sends_its_auth_token_as_a_subprotocol() {
         .bind("127.0.0.1:0")
         .await
         .unwrap();
-    let mut js = PhoenixJs::spawn(&server, json!({ "authToken": "s3cret-token" }));
+    let mut js = PhoenixJs::spawn(&server, &json!({ "authToken": "s3cret-token" }));
     js.join("rooms:lobby").await;
     js.exit().await;
     assert_eq!(server.stats().refused, 0);
@@ -191,7 +191,7 @@ async fn phoenix_js_rejoins_by_itself_after_a_server_restart() {
         .await
         .unwrap();
     let addr = server.local_addr();
-    let mut js = PhoenixJs::spawn(&server, json!({}));
+    let mut js = PhoenixJs::spawn(&server, &json!({}));
     js.join("rooms:lobby").await;
     js.join("rooms:ops").await;
 
