@@ -161,30 +161,31 @@ fn call(handler: &Handler, l: &Locals) -> TokenStream {
     match handler.kind {
         Kind::Call if handler.answer().1 => invoke,
         Kind::Call => quote_spanned!(span=> ::core::result::Result::Ok(#invoke)),
-        _ => quote_spanned! {span=>
-            ::slipstream::__private::HandlerOutput::into_result(#invoke)
-        },
+        _ => {
+            // Named through the return type as written, so that a return type that is not
+            // a `HandlerOutput` is reported there.
+            let output = handler.output_ty();
+            quote_spanned! {span=>
+                <#output as ::slipstream::__private::HandlerOutput>::into_result(#invoke)
+            }
+        }
     }
 }
 
 /// The expression passed for one parameter; located at the parameter's type, so a type
 /// mismatch is reported there.
 fn argument(arg: &Arg, l: &Locals) -> TokenStream {
-    let span = syn::spanned::Spanned::span(&arg.ty);
-    let local = match (arg.slot, arg.payload) {
-        (Slot::Topic, _) => {
-            let topic = located(&l.topic, span);
-            return quote!(&#topic);
-        }
-        (Slot::Payload, _) => &l.payload,
-        (Slot::Reference, _) => &l.reference,
-        (Slot::Reply, _) => &l.reply,
-        (Slot::Reason, _) => &l.reason,
-        (Slot::Info | Slot::Call, _) => &l.request,
-        (Slot::Message, _) => &l.message,
-        (Slot::Error, _) => &l.error,
+    let local = match arg.slot {
+        Slot::Topic => &l.topic,
+        Slot::Payload => &l.payload,
+        Slot::Reference => &l.reference,
+        Slot::Reply => &l.reply,
+        Slot::Reason => &l.reason,
+        Slot::Info | Slot::Call => &l.request,
+        Slot::Message => &l.message,
+        Slot::Error => &l.error,
     };
-    let local = located(local, span);
+    let local = located(local, syn::spanned::Spanned::span(&arg.ty));
     quote!(#local)
 }
 
@@ -293,7 +294,7 @@ fn on_message(input: &Input, l: &Locals) -> TokenStream {
         let call = call(handler, l);
         let topic = handler
             .arg_ty(Slot::Topic)
-            .map(|_| quote!(let #topic = #message.topic.clone();));
+            .map(|_| quote!(let #topic = &#message.topic.clone();));
         quote! {
             #topic
             #bind
