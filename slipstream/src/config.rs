@@ -558,8 +558,7 @@ mod tests {
 
     #[test]
     fn params_are_evaluated_on_every_connect() {
-        let counter = Arc::new(std::sync::atomic::AtomicU32::new(0));
-        let seen = counter.clone();
+        let seen = Arc::new(std::sync::atomic::AtomicU32::new(0));
         let config = Config::builder("ws://h/s")
             .params(move || {
                 let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

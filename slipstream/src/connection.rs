@@ -302,7 +302,16 @@ impl Task {
         if self.heartbeat_ref.is_some() && !std::mem::take(&mut self.backpressured) {
             AtomicCounters::bump(&self.counters.heartbeat_timeouts);
             warn!(target: "slipstream::connection", "heartbeat unanswered; reconnecting");
-            close(ws, self.config.send_timeout).await;
+            // The link is presumed dead: say goodbye without waiting for an answer.
+            let frame = tungstenite::protocol::CloseFrame {
+                code: CloseCode::Normal,
+                reason: "heartbeat timeout".into(),
+            };
+            let _ = tokio::time::timeout(
+                Duration::from_millis(100),
+                ws.send(WsMessage::Close(Some(frame))),
+            )
+            .await;
             return Err(DisconnectReason::HeartbeatTimeout);
         }
         let reference = self.refs.fetch_add(1, Ordering::Relaxed) + 1;
@@ -355,8 +364,11 @@ async fn close(ws: &mut Ws, limit: Duration) {
     };
     let handshake = async {
         ws.close(Some(frame)).await?;
+        // The server's close frame ends the handshake; its closing TCP need not be awaited.
         while let Some(message) = ws.next().await {
-            message?;
+            if let WsMessage::Close(_) = message? {
+                break;
+            }
         }
         Ok::<(), tungstenite::Error>(())
     };
@@ -443,6 +455,10 @@ fn connect_error(error: tungstenite::Error) -> ConnectError {
                 })
                 .collect(),
         },
+        // rustls reports handshake failures through the I/O error it returns.
+        tungstenite::Error::Io(io) if io.get_ref().is_some_and(|e| e.is::<rustls::Error>()) => {
+            ConnectError::Tls(io.to_string())
+        }
         tungstenite::Error::Io(io) => ConnectError::Io(Arc::new(io)),
         tungstenite::Error::Tls(tls) => ConnectError::Tls(tls.to_string()),
         other => ConnectError::Handshake(other.to_string()),

@@ -15,9 +15,13 @@ mod connection;
 pub mod endpoint;
 mod error;
 pub mod protocol;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 pub use client::{
-    Client, ClientHandle, DisconnectReason, JoinStatus, ReplyError, Socket, TopicCloseReason,
+    Client, ClientHandle, DisconnectReason, JoinStatus, ReplyError, Session, Socket,
+    TopicCloseReason,
 };
 pub use config::{Backoff, Config, ConfigBuilder, ConfigError, Jitter};
 pub use connection::ConnectError;

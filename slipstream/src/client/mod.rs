@@ -33,6 +33,7 @@
 pub(crate) mod counters;
 mod handle;
 mod runtime;
+mod session;
 mod socket;
 
 use std::fmt;
@@ -44,6 +45,7 @@ use crate::{ConnectError, Result};
 
 pub use counters::Counters;
 pub use handle::ClientHandle;
+pub use session::Session;
 pub use socket::{JoinStatus, Socket};
 
 /// A Phoenix Channels client: callbacks, each with a sensible default.

@@ -171,12 +171,9 @@ impl<C: Client> Runtime<C> {
             .topics
             .iter()
             .filter(|(_, t)| t.status == JoinStatus::Joining && t.join_ref.is_none())
-            .map(|(topic, t)| (topic.clone(), t.was_joined))
+            .map(|(topic, _)| topic.clone())
             .collect();
-        for (topic, was_joined) in waiting {
-            if was_joined {
-                AtomicCounters::bump(&socket.counters.rejoins);
-            }
+        for topic in waiting {
             let result = socket.send_join(&topic).await;
             report(&socket.counters, "rejoin", result);
         }
@@ -343,7 +340,6 @@ impl<C: Client> Runtime<C> {
                 state.status = JoinStatus::Joining;
                 state.join_ref = None;
                 if socket.connected {
-                    AtomicCounters::bump(&socket.counters.rejoins);
                     let result = socket.send_join(&topic).await;
                     report(&socket.counters, "rejoin", result);
                 }

@@ -367,6 +367,9 @@ impl Socket {
         state.status = JoinStatus::Joining;
         state.join_ref = Some(join_ref.clone());
         let params = state.params.clone();
+        if state.was_joined {
+            AtomicCounters::bump(&self.counters.rejoins);
+        }
         info!(target: "slipstream::client", %topic, join_ref = %join_ref, "joining");
         self.pending.insert(
             reference,

@@ -101,7 +101,9 @@ mod tests {
     fn frames_are_encoded_once_and_shared() {
         let broadcast = Broadcast::new("rooms:lobby", "news", Payload::empty());
         let a = broadcast.frame(Serializer::V2).unwrap();
-        let b = broadcast.clone().frame(Serializer::V2).unwrap();
+        let shared = broadcast.clone();
+        let b = shared.frame(Serializer::V2).unwrap();
+        drop(shared);
         assert_eq!(a.as_bytes().as_ptr(), b.as_bytes().as_ptr());
         assert_eq!(
             a,

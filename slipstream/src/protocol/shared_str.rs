@@ -51,12 +51,10 @@ impl SharedStr {
         Utf8Bytes::try_from(bytes).map(Self)
     }
 
-    #[allow(dead_code, reason = "used by the connection code")]
     pub(crate) fn into_utf8_bytes(self) -> Utf8Bytes {
         self.0
     }
 
-    #[allow(dead_code, reason = "used by the connection code")]
     pub(crate) fn from_utf8_bytes(bytes: Utf8Bytes) -> Self {
         Self(bytes)
     }
