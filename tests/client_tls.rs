@@ -30,8 +30,12 @@ async fn tls_server() -> TlsServer {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else { return };
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else { return };
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                    return;
+                };
                 while let Some(Ok(Message::Text(text))) = ws.next().await {
                     let frame: serde_json::Value = serde_json::from_str(&text).unwrap();
                     if frame[3] == "phx_join" {
@@ -50,17 +54,29 @@ async fn wss_with_a_custom_root_connects_and_joins() {
     let server = tls_server().await;
     let mut roots = rustls::RootCertStore::empty();
     roots.add(server.cert.clone()).unwrap();
-    let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
-    let config = Config::builder(&server.url).tls(Arc::new(tls)).build().unwrap();
+    let tls = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let config = Config::builder(&server.url)
+        .tls(Arc::new(tls))
+        .build()
+        .unwrap();
     let mut session = Session::connect(config).await.unwrap();
-    session.join("rooms:lobby", serde_json::json!({})).await.unwrap();
+    session
+        .join("rooms:lobby", serde_json::json!({}))
+        .await
+        .unwrap();
     session.disconnect().await.unwrap();
 }
 
 #[tokio::test]
 async fn wss_without_the_root_is_refused() {
     let server = tls_server().await;
-    let err = Session::connect(Config::new(&server.url).unwrap()).await.unwrap_err();
-    let Error::Connect(ConnectError::Tls(message)) = &err else { panic!("expected a TLS error, got {err}") };
+    let err = Session::connect(Config::new(&server.url).unwrap())
+        .await
+        .unwrap_err();
+    let Error::Connect(ConnectError::Tls(message)) = &err else {
+        panic!("expected a TLS error, got {err}")
+    };
     assert!(message.to_lowercase().contains("certificate"), "{message}");
 }

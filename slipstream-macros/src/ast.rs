@@ -499,6 +499,14 @@ fn parse_signature(kind: Kind, method: &ImplItemFn) -> syn::Result<(Option<Span>
         .iter()
         .zip(params)
         .map(|(&slot, param)| {
+            // A payload is owned, so a lone reference where the payload would go is the
+            // topic: `fn f(&mut self, topic: &str)`.
+            let slot = match (slot, &*param.ty) {
+                (Slot::Payload, Type::Reference(_)) if kind.slots()[0] == Slot::Topic => {
+                    Slot::Topic
+                }
+                _ => slot,
+            };
             let payload = payload_as(kind, slot, &param.ty)?;
             Ok(Arg {
                 slot,

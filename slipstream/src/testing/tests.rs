@@ -17,7 +17,9 @@ impl Client for Joiner {
 
     async fn on_connect(&mut self, socket: &mut Socket) -> Result<()> {
         for topic in &self.0 {
-            socket.join(*topic, json!({ "k": 1, "extra": true })).await?;
+            socket
+                .join(*topic, json!({ "k": 1, "extra": true }))
+                .await?;
         }
         Ok(())
     }
@@ -25,7 +27,9 @@ impl Client for Joiner {
 
 /// Runs `body` on its own task and returns its panic message.
 async fn panic_message<F: Future<Output = ()> + Send + 'static>(body: F) -> String {
-    let error = tokio::spawn(body).await.expect_err("the assertion should have failed");
+    let error = tokio::spawn(body)
+        .await
+        .expect_err("the assertion should have failed");
     let panic = error.into_panic();
     panic
         .downcast_ref::<String>()
@@ -40,7 +44,8 @@ async fn assert_join_matches_params_partially_or_exactly() {
     let _client = Joiner(vec!["rooms:a", "rooms:b"]).start(server.config().build().unwrap());
     let mut conn = server.accept().await;
     // Out of order: the kit finds the second join first and keeps the first for later.
-    conn.assert_join("rooms:b", Expect::Exact(json!({ "k": 1, "extra": true }))).await;
+    conn.assert_join("rooms:b", Expect::Exact(json!({ "k": 1, "extra": true })))
+        .await;
     conn.assert_join("rooms:a", json!({ "k": 1 })).await;
 }
 
@@ -54,7 +59,10 @@ async fn assert_join_fails_saying_what_came_instead() {
         conn.assert_join("rooms:b", Expect::Any).await;
     })
     .await;
-    assert!(message.contains("expected a join of `rooms:b` with any payload within 200ms"), "{message}");
+    assert!(
+        message.contains("expected a join of `rooms:b` with any payload within 200ms"),
+        "{message}"
+    );
     assert!(message.contains("phx_join on rooms:a"), "{message}");
 }
 
@@ -68,7 +76,10 @@ async fn assert_join_fails_when_params_differ() {
         conn.assert_join("rooms:a", json!({ "k": 2 })).await;
     })
     .await;
-    assert!(message.contains(r#"a payload containing {"k":2}"#), "{message}");
+    assert!(
+        message.contains(r#"a payload containing {"k":2}"#),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -77,10 +88,14 @@ async fn refute_join_fails_when_the_client_joins() {
     let _client = Joiner(vec!["rooms:a"]).start(server.config().build().unwrap());
     let mut conn = server.accept().await;
     let message = panic_message(async move {
-        conn.refute_join("rooms:a", Duration::from_millis(300)).await;
+        conn.refute_join("rooms:a", Duration::from_millis(300))
+            .await;
     })
     .await;
-    assert!(message.contains("expected no join of `rooms:a`"), "{message}");
+    assert!(
+        message.contains("expected no join of `rooms:a`"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -110,11 +125,17 @@ async fn assert_push_and_refute_push() {
             }
         }
     });
-    conn.refute_push("rooms:a", "other", Duration::from_millis(50)).await;
-    let push = conn.assert_push("rooms:a", "ping", Expect::matching(|p| p.len() == 7)).await;
+    conn.refute_push("rooms:a", "other", Duration::from_millis(50))
+        .await;
+    let push = conn
+        .assert_push("rooms:a", "ping", Expect::matching(|p| p.len() == 7))
+        .await;
     conn.reply_ok(&push, json!({ "pong": 5 })).await;
     let reply = pusher.await.unwrap().unwrap();
-    assert_eq!(reply.response.decode::<serde_json::Value>().unwrap(), json!({ "pong": 5 }));
+    assert_eq!(
+        reply.response.decode::<serde_json::Value>().unwrap(),
+        json!({ "pong": 5 })
+    );
 }
 
 #[tokio::test]
@@ -127,13 +148,21 @@ async fn assert_closed_fails_while_the_connection_is_open() {
         conn.assert_closed().await;
     })
     .await;
-    assert!(message.contains("expected the client to close the connection"), "{message}");
+    assert!(
+        message.contains("expected the client to close the connection"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
 async fn refused_connect_records_the_request() {
     let mut server = TestServer::bind().await.unwrap();
-    let config = server.config().param("token", "t1").header("x-app", "kit").build().unwrap();
+    let config = server
+        .config()
+        .param("token", "t1")
+        .header("x-app", "kit")
+        .build()
+        .unwrap();
     let _client = Joiner(vec![]).start(config);
     let request = server.refuse(403, &[]).await;
     assert_eq!(request.path, "/socket/websocket");
