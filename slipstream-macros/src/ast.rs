@@ -308,7 +308,7 @@ fn parse_repeat(attr: &Attribute) -> syn::Result<Repeat> {
         Meta::List(_) => attr.parse_args::<RepeatArgs>()?,
         Meta::NameValue(nv) => {
             return Err(Error::new_spanned(
-                &nv.eq_token,
+                nv.eq_token,
                 "expected `#[repeat(to = ENDPOINT)]`",
             ));
         }
@@ -342,6 +342,10 @@ fn take_handlers(items: &mut [ImplItem], errors: &mut Errors) -> Vec<Handler> {
             ImplItem::Fn(method) => {
                 let attrs = take_attrs(&mut method.attrs, |a| Kind::from_attr(a).is_some());
                 if let Some(handler) = parse_handler(method, &attrs, errors) {
+                    // The callback hands over owned values; a handler may only read them.
+                    method
+                        .attrs
+                        .push(syn::parse_quote!(#[allow(clippy::needless_pass_by_value)]));
                     handlers.push(handler);
                 }
                 continue;
@@ -419,7 +423,7 @@ fn parse_route(kind: Kind, attr: &Attribute) -> syn::Result<Route> {
         }
         Meta::NameValue(nv) => {
             return Err(Error::new_spanned(
-                &nv.eq_token,
+                nv.eq_token,
                 format!("expected `#[{}(...)]`", kind.name()),
             ));
         }
@@ -564,15 +568,12 @@ impl Handler {
     /// For `#[on_call]`: the answer type and whether the handler returns a `Result` of it.
     pub(crate) fn answer(&self) -> (Type, bool) {
         let ty = self.output_ty();
-        if let Type::Path(path) = &ty {
-            let last = path.path.segments.last();
-            if let Some(seg) = last.filter(|s| s.ident == "Result") {
-                if let syn::PathArguments::AngleBracketed(args) = &seg.arguments {
-                    if let Some(syn::GenericArgument::Type(answer)) = args.args.first() {
-                        return (answer.clone(), true);
-                    }
-                }
-            }
+        if let Type::Path(path) = &ty
+            && let Some(seg) = path.path.segments.last().filter(|s| s.ident == "Result")
+            && let syn::PathArguments::AngleBracketed(args) = &seg.arguments
+            && let Some(syn::GenericArgument::Type(answer)) = args.args.first()
+        {
+            return (answer.clone(), true);
         }
         (ty, false)
     }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use serde_json::json;
 use slipstream::protocol::{Frame, Payload, Serializer};
@@ -68,12 +68,12 @@ async fn every_message_is_repeated_unchanged_and_in_order() {
     stop(client, conn).await;
 }
 
-static MIRROR: LazyLock<(
-    Arc<Recorder>,
-    std::sync::Mutex<Option<mpsc::UnboundedReceiver<()>>>,
-)> = LazyLock::new(|| {
+/// A static endpoint, and the signal of its first publish, taken once by the test.
+type Mirror = (Arc<Recorder>, Mutex<Option<mpsc::UnboundedReceiver<()>>>);
+
+static MIRROR: LazyLock<Mirror> = LazyLock::new(|| {
     let (recorder, rx) = Recorder::new();
-    (recorder, std::sync::Mutex::new(Some(rx)))
+    (recorder, Mutex::new(Some(rx)))
 });
 
 struct Watcher {
