@@ -36,4 +36,45 @@ pub mod __private {
     pub use serde_json;
     pub use tokio;
     pub use tracing;
+
+    pub use crate::client::{
+        Client, ClientHandle, DisconnectReason, JoinStatus, ReplyError, Socket, TopicCloseReason,
+    };
+    pub use crate::endpoint::{Broadcast, Endpoint};
+    pub use crate::protocol::{Message, Payload, PayloadError, Reply, SharedStr};
+    pub use crate::{Config, Result};
+
+    /// What a handler may return: nothing, or `slipstream::Result<()>`.
+    #[diagnostic::on_unimplemented(
+        message = "a handler returns `()` or `slipstream::Result<()>`, not `{Self}`",
+        label = "change this return type to `()` or `slipstream::Result<()>`"
+    )]
+    pub trait HandlerOutput {
+        /// The handler's outcome as a callback result.
+        fn into_result(self) -> crate::Result<()>;
+    }
+
+    impl HandlerOutput for () {
+        fn into_result(self) -> crate::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl HandlerOutput for crate::Result<()> {
+        fn into_result(self) -> crate::Result<()> {
+            self
+        }
+    }
+
+    /// A client with every default callback, so generated callbacks can run a default
+    /// (reconnect, rejoin) after the user's handler.
+    #[derive(Debug)]
+    pub struct Defaults;
+
+    #[async_trait]
+    impl Client for Defaults {
+        type Info = ();
+        type Call = ();
+        type Answer = ();
+    }
 }

@@ -267,6 +267,13 @@ impl Socket {
         self.counters.snapshot()
     }
 
+    /// Counts a payload that did not decode into a handler's type. Called by code that
+    /// `#[slipstream::client]` generates; not public API.
+    #[doc(hidden)]
+    pub fn __record_payload_error(&self) {
+        AtomicCounters::bump(&self.counters.payload_errors);
+    }
+
     /// Schedules a reconnect after the next delay of the reconnect schedule. Does nothing
     /// while connected or connecting.
     pub fn reconnect(&mut self) {

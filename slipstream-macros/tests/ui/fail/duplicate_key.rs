@@ -1,0 +1,4 @@
+#[slipstream::client(topics = ["rooms:lobby"], topics = ["rooms:ops"])]
+struct Listener;
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[slipstream::client(topics = ["rooms:lobby"])]
+struct Listener<T> {
+    state: T,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[slipstream::client(topics = ["rooms:lobby"])]
+enum Listener {
+    A,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+struct Chat;
+
+#[slipstream::client(topics = ["rooms:lobby"])]
+impl Chat {
+    #[on_message(topic = "users:*")]
+    fn user_event(&mut self) {}
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[slipstream::client(topics = ["rooms:*"])]
+struct Listener;
+
+fn main() {}

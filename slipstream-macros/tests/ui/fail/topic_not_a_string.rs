@@ -1,0 +1,4 @@
+#[slipstream::client(topics = [rooms_lobby])]
+struct Listener;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[slipstream::client(topics = "rooms:lobby")]
+struct Listener;
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[slipstream::client(topic = ["rooms:lobby"])]
+struct Listener;
+
+fn main() {}
