@@ -23,7 +23,7 @@ use clap::Parser;
 use serde_json::json;
 use slipstream::endpoint::{Endpoint, EndpointServer, Hub};
 use slipstream::protocol::{Message, Payload, SharedStr};
-use slipstream::{Client, ClientHandle, Config, DisconnectReason, Socket, TopicCloseReason};
+use slipstream::{ClientHandle, Config, DisconnectReason, Socket, TopicCloseReason};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
