@@ -23,6 +23,9 @@ impl Json {
 
     /// Checks that `raw` holds exactly one JSON value and keeps it as it is.
     ///
+    /// White space around the value is dropped (white space inside it is kept): a frame
+    /// cannot carry it, so a payload that kept it would not survive a round trip.
+    ///
     /// # Errors
     ///
     /// Returns [`PayloadError::InvalidJson`] when `raw` is not one complete JSON value.
@@ -40,7 +43,7 @@ impl Json {
     pub fn from_raw(raw: impl Into<Bytes>) -> Result<Self, PayloadError> {
         let raw = raw.into();
         serde_json::from_slice::<IgnoredAny>(&raw).map_err(PayloadError::InvalidJson)?;
-        let text = SharedStr::from_utf8(raw).map_err(|_| PayloadError::NotUtf8)?;
+        let text = SharedStr::from_utf8(trim_whitespace(raw)).map_err(|_| PayloadError::NotUtf8)?;
         Ok(Self(text))
     }
 
@@ -89,6 +92,14 @@ impl Json {
     pub fn is_empty_object(&self) -> bool {
         self.as_str() == "{}"
     }
+}
+
+/// `raw` without the JSON white space (space, tab, line feed, carriage return) around it.
+fn trim_whitespace(raw: Bytes) -> Bytes {
+    let is_value = |b: &u8| !matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let start = raw.iter().position(is_value).unwrap_or(raw.len());
+    let end = raw.iter().rposition(is_value).map_or(start, |i| i + 1);
+    raw.slice(start..end)
 }
 
 impl fmt::Debug for Json {
@@ -273,6 +284,12 @@ mod tests {
         let raw = "{ \"b\" : 1,\"a\":[ 2 ] }";
         let payload = Payload::from_raw_json(raw).unwrap();
         assert_eq!(payload.as_bytes().as_ref(), raw.as_bytes());
+    }
+
+    #[test]
+    fn white_space_around_the_value_is_dropped() {
+        let payload = Payload::from_raw_json(" \r\n{ \"a\" : 1 }\t ").unwrap();
+        assert_eq!(payload.as_bytes().as_ref(), b"{ \"a\" : 1 }");
     }
 
     #[test]
