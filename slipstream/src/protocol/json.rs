@@ -91,11 +91,16 @@ pub(crate) struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// A shared slice of the frame when `part` lies inside it, a copy otherwise.
-    pub(crate) fn slice(&self, part: &str) -> SharedStr {
+    /// Where `part` starts in the frame, when it lies inside it.
+    pub(crate) fn offset_of(&self, part: &[u8]) -> Option<usize> {
         let start = (part.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
         let inside = start <= self.bytes.len() && part.len() <= self.bytes.len() - start;
-        if inside {
+        inside.then_some(start)
+    }
+
+    /// A shared slice of the frame when `part` lies inside it, a copy otherwise.
+    pub(crate) fn slice(&self, part: &str) -> SharedStr {
+        if let Some(start) = self.offset_of(part.as_bytes()) {
             let slice = self.bytes.slice(start..start + part.len());
             if let Ok(text) = SharedStr::from_utf8(slice) {
                 return text;

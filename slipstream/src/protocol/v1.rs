@@ -111,7 +111,7 @@ pub(crate) fn decode_text(frame: &Bytes) -> Result<Message, DecodeError> {
 pub(crate) fn decode_server(frame: &Frame) -> Result<ServerMessage, DecodeError> {
     let message = decode_push(frame)?;
     if message.event == event::REPLY {
-        super::v2::reply_from_message(message).map(ServerMessage::Reply)
+        super::v2::reply_from_message(message, frame.as_bytes()).map(ServerMessage::Reply)
     } else {
         Ok(ServerMessage::Message(message))
     }

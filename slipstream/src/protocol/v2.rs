@@ -174,7 +174,7 @@ pub(crate) fn decode_server(frame: &Frame) -> Result<ServerMessage, DecodeError>
         Frame::Text(text) => {
             let message = decode_text(text.as_bytes())?;
             if message.event == event::REPLY {
-                reply_from_message(message).map(ServerMessage::Reply)
+                reply_from_message(message, text.as_bytes()).map(ServerMessage::Reply)
             } else {
                 Ok(ServerMessage::Message(message))
             }
@@ -207,8 +207,9 @@ pub(crate) fn decode_push(frame: &Frame) -> Result<Message, DecodeError> {
 }
 
 /// Turns a `phx_reply` message into a [`Reply`], reading `status` and `response` from its
-/// payload without parsing the response.
-pub(crate) fn reply_from_message(message: Message) -> Result<Reply, DecodeError> {
+/// payload without parsing the response. Error offsets point into `frame`, the frame the
+/// message was decoded from.
+pub(crate) fn reply_from_message(message: Message, frame: &Bytes) -> Result<Reply, DecodeError> {
     let Payload::Json(body) = &message.payload else {
         return Err(DecodeError::Missing {
             field: Field::Status,
@@ -216,9 +217,11 @@ pub(crate) fn reply_from_message(message: Message) -> Result<Reply, DecodeError>
     };
     let current = Cell::new(Field::Payload);
     let bytes = body.as_bytes();
+    let body_offset = Source { bytes: frame }.offset_of(bytes).unwrap_or(0);
     let (status, response) = json::parse(bytes, &current, |de| {
         de::Deserializer::deserialize_map(&mut *de, ReplyBodyVisitor { current: &current })
-    })?;
+    })
+    .map_err(|e| e.shifted(body_offset))?;
     let source = Source { bytes };
     let status = source.text(status.ok_or(DecodeError::Missing {
         field: Field::Status,
