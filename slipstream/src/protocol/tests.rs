@@ -63,7 +63,8 @@ fn errors_name_the_field() {
 #[test]
 fn short_arrays_name_the_missing_field() {
     for (frame, field) in [
-        (r#"[]"#, Field::Topic),
+        (r#"[]"#, Field::JoinRef),
+        (r#"[null]"#, Field::Ref),
         (r#"[null,null]"#, Field::Topic),
         (r#"[null,null,"t"]"#, Field::Event),
         (r#"[null,null,"t","e"]"#, Field::Payload),

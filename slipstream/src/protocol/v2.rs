@@ -151,19 +151,20 @@ pub(crate) fn decode_text(frame: &Bytes) -> Result<Message, DecodeError> {
     let envelope = json::parse(frame, &current, |de| {
         de::Deserializer::deserialize_seq(&mut *de, EnvelopeVisitor { current: &current })
     })?;
+    let missing = |field| DecodeError::Missing { field };
+    // The array stops at the first absent element, so the first `?` that fires names it.
+    let join_ref = envelope.join_ref.ok_or(missing(Field::JoinRef))?;
+    let reference = envelope.reference.ok_or(missing(Field::Ref))?;
+    let topic = envelope.topic.ok_or(missing(Field::Topic))?;
+    let event = envelope.event.ok_or(missing(Field::Event))?;
+    let payload = envelope.payload.ok_or(missing(Field::Payload))?;
     let source = Source { bytes: frame };
     Ok(Message {
-        join_ref: envelope.join_ref.map(|t| source.text(t)),
-        reference: envelope.reference.map(|t| source.text(t)),
-        topic: source.text(envelope.topic.ok_or(DecodeError::Missing {
-            field: Field::Topic,
-        })?),
-        event: source.text(envelope.event.ok_or(DecodeError::Missing {
-            field: Field::Event,
-        })?),
-        payload: Payload::Json(source.json(envelope.payload.ok_or(DecodeError::Missing {
-            field: Field::Payload,
-        })?)),
+        join_ref: join_ref.map(|t| source.text(t)),
+        reference: reference.map(|t| source.text(t)),
+        topic: source.text(topic),
+        event: source.text(event),
+        payload: Payload::Json(source.json(payload)),
     })
 }
 
@@ -339,8 +340,8 @@ impl<'a> Cursor<'a> {
 /// The five elements of a V2 text frame, borrowed from it. Absent elements are left `None`
 /// so the caller can name what is missing.
 struct Envelope<'a> {
-    join_ref: Option<Text<'a>>,
-    reference: Option<Text<'a>>,
+    join_ref: Option<Option<Text<'a>>>,
+    reference: Option<Option<Text<'a>>>,
     topic: Option<Text<'a>>,
     event: Option<Text<'a>>,
     payload: Option<&'a RawValue>,
@@ -384,8 +385,8 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
         self.current.set(Field::Frame);
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(Envelope {
-            join_ref: join_ref.flatten().map(|r| r.0),
-            reference: reference.flatten().map(|r| r.0),
+            join_ref: join_ref.map(|r| r.map(|r| r.0)),
+            reference: reference.map(|r| r.map(|r| r.0)),
             topic,
             event,
             payload,
