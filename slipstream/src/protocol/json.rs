@@ -121,18 +121,20 @@ impl Source<'_> {
     }
 }
 
-/// Parses `bytes` with `f`, rejects trailing data, and names the field being read on error.
+/// Parses `text` with `f`, rejects trailing data, and names the field being read on error.
+///
+/// The input is a `str` (text frames are UTF-8 already), so serde_json does not validate
+/// UTF-8 again for the strings and raw values it hands out.
 pub(crate) fn parse<'a, T>(
-    bytes: &'a [u8],
+    text: &'a str,
     current: &std::cell::Cell<Field>,
-    f: impl FnOnce(
-        &mut serde_json::Deserializer<serde_json::de::SliceRead<'a>>,
-    ) -> serde_json::Result<T>,
+    f: impl FnOnce(&mut serde_json::Deserializer<serde_json::de::StrRead<'a>>) -> serde_json::Result<T>,
 ) -> Result<T, DecodeError> {
-    if bytes.is_empty() {
+    if text.is_empty() {
         return Err(DecodeError::Empty);
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let bytes = text.as_bytes();
+    let mut de = serde_json::Deserializer::from_str(text);
     let value = f(&mut de).map_err(|e| DecodeError::from_json(e, current.get(), bytes))?;
     current.set(Field::Frame);
     de.end()

@@ -146,9 +146,9 @@ fn binary_frame(kind: u8, fields: &[(Field, &str)], data: &[u8]) -> Result<Frame
 }
 
 /// Decodes a text frame in either direction.
-pub(crate) fn decode_text(frame: &Bytes) -> Result<Message, DecodeError> {
+pub(crate) fn decode_text(frame: &SharedStr) -> Result<Message, DecodeError> {
     let current = Cell::new(Field::Frame);
-    let envelope = json::parse(frame, &current, |de| {
+    let envelope = json::parse(frame.as_str(), &current, |de| {
         de::Deserializer::deserialize_seq(&mut *de, EnvelopeVisitor { current: &current })
     })?;
     let missing = |field| DecodeError::Missing { field };
@@ -158,7 +158,9 @@ pub(crate) fn decode_text(frame: &Bytes) -> Result<Message, DecodeError> {
     let topic = envelope.topic.ok_or(missing(Field::Topic))?;
     let event = envelope.event.ok_or(missing(Field::Event))?;
     let payload = envelope.payload.ok_or(missing(Field::Payload))?;
-    let source = Source { bytes: frame };
+    let source = Source {
+        bytes: frame.as_bytes(),
+    };
     Ok(Message {
         join_ref: join_ref.map(|t| source.text(t)),
         reference: reference.map(|t| source.text(t)),
@@ -173,7 +175,7 @@ pub(crate) fn decode_text(frame: &Bytes) -> Result<Message, DecodeError> {
 pub(crate) fn decode_server(frame: &Frame) -> Result<ServerMessage, DecodeError> {
     match frame {
         Frame::Text(text) => {
-            let message = decode_text(text.as_bytes())?;
+            let message = decode_text(text)?;
             if message.event == event::REPLY {
                 reply_from_message(message, text.as_bytes()).map(ServerMessage::Reply)
             } else {
@@ -187,7 +189,7 @@ pub(crate) fn decode_server(frame: &Frame) -> Result<ServerMessage, DecodeError>
 /// Decodes a frame a client sent: text, or a binary push (kind 0, with a ref).
 pub(crate) fn decode_push(frame: &Frame) -> Result<Message, DecodeError> {
     match frame {
-        Frame::Text(text) => decode_text(text.as_bytes()),
+        Frame::Text(text) => decode_text(text),
         Frame::Binary(bytes) => {
             let mut cursor = Cursor::new(bytes)?;
             match cursor.kind {
@@ -219,7 +221,7 @@ pub(crate) fn reply_from_message(message: Message, frame: &Bytes) -> Result<Repl
     let current = Cell::new(Field::Payload);
     let bytes = body.as_bytes();
     let body_offset = Source { bytes: frame }.offset_of(bytes).unwrap_or(0);
-    let (status, response) = json::parse(bytes, &current, |de| {
+    let (status, response) = json::parse(body.as_str(), &current, |de| {
         de::Deserializer::deserialize_map(&mut *de, ReplyBodyVisitor { current: &current })
     })
     .map_err(|e| e.shifted(body_offset))?;
