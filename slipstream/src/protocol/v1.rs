@@ -90,9 +90,7 @@ pub(crate) fn decode_text(frame: &SharedStr) -> Result<Message, DecodeError> {
     let object = json::parse(frame.as_str(), &current, |de| {
         de::Deserializer::deserialize_map(&mut *de, ObjectVisitor { current: &current })
     })?;
-    let source = Source {
-        bytes: frame.as_bytes(),
-    };
+    let source = Source { frame };
     Ok(Message {
         join_ref: object.join_ref.map(|t| source.text(t)),
         reference: object.reference.map(|t| source.text(t)),
@@ -110,9 +108,12 @@ pub(crate) fn decode_text(frame: &SharedStr) -> Result<Message, DecodeError> {
 
 /// Decodes a frame a server sent; `phx_reply` becomes a [`Reply`].
 pub(crate) fn decode_server(frame: &Frame) -> Result<ServerMessage, DecodeError> {
-    let message = decode_push(frame)?;
+    let Frame::Text(text) = frame else {
+        return Err(DecodeError::BinaryNotSupported);
+    };
+    let message = decode_text(text)?;
     if message.event == event::REPLY {
-        super::v2::reply_from_message(message, frame.as_bytes()).map(ServerMessage::Reply)
+        super::v2::reply_from_message(message, text).map(ServerMessage::Reply)
     } else {
         Ok(ServerMessage::Message(message))
     }

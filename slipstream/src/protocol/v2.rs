@@ -158,9 +158,7 @@ pub(crate) fn decode_text(frame: &SharedStr) -> Result<Message, DecodeError> {
     let topic = envelope.topic.ok_or(missing(Field::Topic))?;
     let event = envelope.event.ok_or(missing(Field::Event))?;
     let payload = envelope.payload.ok_or(missing(Field::Payload))?;
-    let source = Source {
-        bytes: frame.as_bytes(),
-    };
+    let source = Source { frame };
     Ok(Message {
         join_ref: join_ref.map(|t| source.text(t)),
         reference: reference.map(|t| source.text(t)),
@@ -177,7 +175,7 @@ pub(crate) fn decode_server(frame: &Frame) -> Result<ServerMessage, DecodeError>
         Frame::Text(text) => {
             let message = decode_text(text)?;
             if message.event == event::REPLY {
-                reply_from_message(message, text.as_bytes()).map(ServerMessage::Reply)
+                reply_from_message(message, text).map(ServerMessage::Reply)
             } else {
                 Ok(ServerMessage::Message(message))
             }
@@ -212,20 +210,22 @@ pub(crate) fn decode_push(frame: &Frame) -> Result<Message, DecodeError> {
 /// Turns a `phx_reply` message into a [`Reply`], reading `status` and `response` from its
 /// payload without parsing the response. Error offsets point into `frame`, the frame the
 /// message was decoded from.
-pub(crate) fn reply_from_message(message: Message, frame: &Bytes) -> Result<Reply, DecodeError> {
+pub(crate) fn reply_from_message(
+    message: Message,
+    frame: &SharedStr,
+) -> Result<Reply, DecodeError> {
     let Payload::Json(body) = &message.payload else {
         return Err(DecodeError::Missing {
             field: Field::Status,
         });
     };
     let current = Cell::new(Field::Payload);
-    let bytes = body.as_bytes();
-    let body_offset = Source { bytes: frame }.offset_of(bytes).unwrap_or(0);
+    let source = Source { frame };
+    let body_offset = source.offset_of(body.as_bytes()).unwrap_or(0);
     let (status, response) = json::parse(body.as_str(), &current, |de| {
         de::Deserializer::deserialize_map(&mut *de, ReplyBodyVisitor { current: &current })
     })
     .map_err(|e| e.shifted(body_offset))?;
-    let source = Source { bytes };
     let status = source.text(status.ok_or(DecodeError::Missing {
         field: Field::Status,
     })?);
