@@ -182,15 +182,11 @@ fn binary_message() -> impl Strategy<Value = Message> {
         })
 }
 
-fn status(s: String) -> ReplyStatus {
-    ReplyStatus::from(s.as_str())
-}
-
 fn any_status() -> impl Strategy<Value = ReplyStatus> {
     prop_oneof![
         Just(ReplyStatus::Ok),
         Just(ReplyStatus::Error),
-        short_string().prop_map(status),
+        short_string().prop_map(|s| ReplyStatus::from(s.as_str())),
     ]
 }
 

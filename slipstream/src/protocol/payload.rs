@@ -58,7 +58,8 @@ impl Json {
     pub fn from_raw(raw: impl Into<Bytes>) -> Result<Self, PayloadError> {
         let raw = raw.into();
         serde_json::from_slice::<IgnoredAny>(&raw).map_err(PayloadError::InvalidJson)?;
-        let text = SharedStr::from_utf8(trim_whitespace(raw)).map_err(|_| PayloadError::NotUtf8)?;
+        let text =
+            SharedStr::from_utf8(trim_whitespace(&raw)).map_err(|_| PayloadError::NotUtf8)?;
         Ok(Self::from_validated(text))
     }
 
@@ -141,7 +142,7 @@ impl Json {
 }
 
 /// `raw` without the JSON white space (space, tab, line feed, carriage return) around it.
-fn trim_whitespace(raw: Bytes) -> Bytes {
+fn trim_whitespace(raw: &Bytes) -> Bytes {
     let is_value = |b: &u8| !matches!(b, b' ' | b'\t' | b'\n' | b'\r');
     let start = raw.iter().position(is_value).unwrap_or(raw.len());
     let end = raw.iter().rposition(is_value).map_or(start, |i| i + 1);
