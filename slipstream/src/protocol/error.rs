@@ -134,6 +134,27 @@ impl DecodeError {
         }
     }
 
+    /// The same error with its byte offset moved `by` bytes on: for errors found in a part
+    /// of the frame (a reply's body) that must point into the whole frame.
+    pub(crate) fn shifted(self, by: usize) -> Self {
+        match self {
+            DecodeError::Syntax { offset, source } => DecodeError::Syntax {
+                offset: offset + by,
+                source,
+            },
+            DecodeError::Shape {
+                field,
+                offset,
+                source,
+            } => DecodeError::Shape {
+                field,
+                offset: offset + by,
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// The field the error is about, where there is one.
     pub fn field(&self) -> Option<Field> {
         match self {

@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use bytes::Bytes;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde_json::value::RawValue;
 
@@ -85,18 +84,25 @@ impl<'de> Visitor<'de> for RefVisitor {
     }
 }
 
-/// The frame a decoder reads from, so that borrowed strings can become shared slices of it.
+/// The text frame a decoder reads from, so that borrowed strings can become shared slices
+/// of it.
 pub(crate) struct Source<'a> {
-    pub(crate) bytes: &'a Bytes,
+    pub(crate) frame: &'a SharedStr,
 }
 
 impl Source<'_> {
+    /// Where `part` starts in the frame, when it lies inside it.
+    pub(crate) fn offset_of(&self, part: &[u8]) -> Option<usize> {
+        let bytes = self.frame.as_bytes();
+        let start = (part.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+        let inside = start <= bytes.len() && part.len() <= bytes.len() - start;
+        inside.then_some(start)
+    }
+
     /// A shared slice of the frame when `part` lies inside it, a copy otherwise.
     pub(crate) fn slice(&self, part: &str) -> SharedStr {
-        let start = (part.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
-        let inside = start <= self.bytes.len() && part.len() <= self.bytes.len() - start;
-        if inside {
-            let slice = self.bytes.slice(start..start + part.len());
+        if let Some(start) = self.offset_of(part.as_bytes()) {
+            let slice = self.frame.as_bytes().slice(start..start + part.len());
             if let Ok(text) = SharedStr::from_utf8(slice) {
                 return text;
             }
@@ -111,23 +117,29 @@ impl Source<'_> {
         }
     }
 
+    /// A raw value as a part of the frame, without checking its UTF-8 again.
     pub(crate) fn json(&self, raw: &RawValue) -> Json {
-        Json::from_validated(self.slice(raw.get()))
+        let raw = raw.get();
+        self.offset_of(raw.as_bytes())
+            .and_then(|start| Json::from_frame_part(self.frame, start, raw.len()))
+            .unwrap_or_else(|| Json::from_validated(SharedStr::from(raw)))
     }
 }
 
-/// Parses `bytes` with `f`, rejects trailing data, and names the field being read on error.
+/// Parses `text` with `f`, rejects trailing data, and names the field being read on error.
+///
+/// The input is a `str` (text frames are UTF-8 already), so serde_json does not validate
+/// UTF-8 again for the strings and raw values it hands out.
 pub(crate) fn parse<'a, T>(
-    bytes: &'a [u8],
+    text: &'a str,
     current: &std::cell::Cell<Field>,
-    f: impl FnOnce(
-        &mut serde_json::Deserializer<serde_json::de::SliceRead<'a>>,
-    ) -> serde_json::Result<T>,
+    f: impl FnOnce(&mut serde_json::Deserializer<serde_json::de::StrRead<'a>>) -> serde_json::Result<T>,
 ) -> Result<T, DecodeError> {
-    if bytes.is_empty() {
+    if text.is_empty() {
         return Err(DecodeError::Empty);
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let bytes = text.as_bytes();
+    let mut de = serde_json::Deserializer::from_str(text);
     let value = f(&mut de).map_err(|e| DecodeError::from_json(e, current.get(), bytes))?;
     current.set(Field::Frame);
     de.end()

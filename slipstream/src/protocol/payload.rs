@@ -14,14 +14,32 @@ use super::error::PayloadError;
 /// A `Json` is validated once, when it is made; afterwards it is only copied by reference
 /// count. Forwarding it (as the repeater does) never parses or re-encodes it; only
 /// [`Json::decode`] parses it, into whatever type the caller asks for.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Json(SharedStr);
+#[derive(Clone)]
+pub struct Json(Text);
+
+/// Where a [`Json`]'s text lives.
+#[derive(Clone)]
+enum Text {
+    /// All of a string.
+    Whole(SharedStr),
+    /// A part of a decoded frame: the frame, the part's bytes (a slice of the frame's
+    /// buffer) and where they start. Both ends are character boundaries of the frame, so the
+    /// part is UTF-8 without checking it again.
+    Part {
+        frame: SharedStr,
+        bytes: Bytes,
+        start: usize,
+    },
+}
 
 impl Json {
     /// `{}`, the payload Phoenix sends when there is nothing to say.
-    pub const EMPTY_OBJECT: Json = Json(SharedStr::from_static("{}"));
+    pub const EMPTY_OBJECT: Json = Json(Text::Whole(SharedStr::from_static("{}")));
 
     /// Checks that `raw` holds exactly one JSON value and keeps it as it is.
+    ///
+    /// White space around the value is dropped (white space inside it is kept): a frame
+    /// cannot carry it, so a payload that kept it would not survive a round trip.
     ///
     /// # Errors
     ///
@@ -40,8 +58,9 @@ impl Json {
     pub fn from_raw(raw: impl Into<Bytes>) -> Result<Self, PayloadError> {
         let raw = raw.into();
         serde_json::from_slice::<IgnoredAny>(&raw).map_err(PayloadError::InvalidJson)?;
-        let text = SharedStr::from_utf8(raw).map_err(|_| PayloadError::NotUtf8)?;
-        Ok(Self(text))
+        let text =
+            SharedStr::from_utf8(trim_whitespace(&raw)).map_err(|_| PayloadError::NotUtf8)?;
+        Ok(Self::from_validated(text))
     }
 
     /// Serializes `value` to JSON.
@@ -53,12 +72,25 @@ impl Json {
     pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, PayloadError> {
         let bytes = serde_json::to_vec(value).map_err(PayloadError::Serialize)?;
         let text = SharedStr::from_utf8(Bytes::from(bytes)).map_err(|_| PayloadError::NotUtf8)?;
-        Ok(Self(text))
+        Ok(Self::from_validated(text))
     }
 
     /// Wraps text a decoder has already validated as one JSON value.
     pub(crate) fn from_validated(text: SharedStr) -> Self {
-        Self(text)
+        Self(Text::Whole(text))
+    }
+
+    /// Wraps `len` bytes of `frame` from `start`, which a decoder has validated as one JSON
+    /// value, sharing the frame's buffer; `None` if that is not a range of whole characters
+    /// inside the frame.
+    pub(crate) fn from_frame_part(frame: &SharedStr, start: usize, len: usize) -> Option<Self> {
+        let end = start.checked_add(len)?;
+        frame.as_str().get(start..end)?;
+        Some(Self(Text::Part {
+            frame: frame.clone(),
+            bytes: frame.as_bytes().slice(start..end),
+            start,
+        }))
     }
 
     /// Parses the JSON into `T`.
@@ -67,22 +99,40 @@ impl Json {
     ///
     /// Returns [`PayloadError::Decode`] when the JSON does not fit `T`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
-        serde_json::from_slice(self.0.as_bytes()).map_err(PayloadError::Decode)
+        serde_json::from_str(self.as_str()).map_err(PayloadError::Decode)
     }
 
     /// The JSON text.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        match &self.0 {
+            Text::Whole(text) => text.as_str(),
+            // In range and on character boundaries: checked when the part was made.
+            Text::Part {
+                frame,
+                bytes,
+                start,
+            } => &frame.as_str()[*start..*start + bytes.len()],
+        }
     }
 
     /// The JSON text as bytes.
     pub fn as_bytes(&self) -> &Bytes {
-        self.0.as_bytes()
+        match &self.0 {
+            Text::Whole(text) => text.as_bytes(),
+            Text::Part { bytes, .. } => bytes,
+        }
     }
 
-    /// The JSON text as a [`SharedStr`].
-    pub fn as_shared_str(&self) -> &SharedStr {
-        &self.0
+    /// The JSON text as a [`SharedStr`] of its own, sharing the buffer it came in.
+    ///
+    /// Decoded payloads are parts of their frame; this checks the part's UTF-8 once more,
+    /// so prefer [`Json::as_str`] where a `&str` does.
+    pub fn to_shared_str(&self) -> SharedStr {
+        match &self.0 {
+            Text::Whole(text) => text.clone(),
+            Text::Part { bytes, .. } => SharedStr::from_utf8(bytes.clone())
+                .unwrap_or_else(|_| SharedStr::from(self.as_str())),
+        }
     }
 
     /// True for `{}` written without white space, the empty payload Phoenix sends.
@@ -91,9 +141,31 @@ impl Json {
     }
 }
 
+/// `raw` without the JSON white space (space, tab, line feed, carriage return) around it.
+fn trim_whitespace(raw: &Bytes) -> Bytes {
+    let is_value = |b: &u8| !matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let start = raw.iter().position(is_value).unwrap_or(raw.len());
+    let end = raw.iter().rposition(is_value).map_or(start, |i| i + 1);
+    raw.slice(start..end)
+}
+
+impl PartialEq for Json {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Json {}
+
+impl std::hash::Hash for Json {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
 impl fmt::Debug for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Json({} bytes)", self.0.len())
+        write!(f, "Json({} bytes)", self.as_str().len())
     }
 }
 
@@ -273,6 +345,29 @@ mod tests {
         let raw = "{ \"b\" : 1,\"a\":[ 2 ] }";
         let payload = Payload::from_raw_json(raw).unwrap();
         assert_eq!(payload.as_bytes().as_ref(), raw.as_bytes());
+    }
+
+    #[test]
+    fn parts_of_a_frame_equal_and_hash_like_whole_strings() {
+        use std::hash::BuildHasher;
+        let frame = SharedStr::from(r#"[null,null,"t","e",{"a":"é"}]"#);
+        let part = Json::from_frame_part(&frame, 19, 10).unwrap();
+        let whole = Json::from_raw(r#"{"a":"é"}"#).unwrap();
+        assert_eq!(part.as_str(), r#"{"a":"é"}"#);
+        assert_eq!(part, whole);
+        let hasher = std::hash::RandomState::new();
+        assert_eq!(hasher.hash_one(&part), hasher.hash_one(&whole));
+        assert_eq!(part.as_bytes().as_ptr(), frame.as_bytes()[19..].as_ptr());
+        assert_eq!(part.to_shared_str(), whole.to_shared_str());
+        // Not a range of whole characters: refused rather than sliced.
+        assert!(Json::from_frame_part(&frame, 26, 1).is_none());
+        assert!(Json::from_frame_part(&frame, 30, 9).is_none());
+    }
+
+    #[test]
+    fn white_space_around_the_value_is_dropped() {
+        let payload = Payload::from_raw_json(" \r\n{ \"a\" : 1 }\t ").unwrap();
+        assert_eq!(payload.as_bytes().as_ref(), b"{ \"a\" : 1 }");
     }
 
     #[test]

@@ -6,7 +6,6 @@
 use std::cell::Cell;
 use std::fmt;
 
-use bytes::Bytes;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -86,12 +85,12 @@ fn server_frame(event: &str, payload: &str, reference: Option<&str>, topic: &str
 }
 
 /// Decodes a V1 text frame in either direction.
-pub(crate) fn decode_text(frame: &Bytes) -> Result<Message, DecodeError> {
+pub(crate) fn decode_text(frame: &SharedStr) -> Result<Message, DecodeError> {
     let current = Cell::new(Field::Frame);
-    let object = json::parse(frame, &current, |de| {
+    let object = json::parse(frame.as_str(), &current, |de| {
         de::Deserializer::deserialize_map(&mut *de, ObjectVisitor { current: &current })
     })?;
-    let source = Source { bytes: frame };
+    let source = Source { frame };
     Ok(Message {
         join_ref: object.join_ref.map(|t| source.text(t)),
         reference: object.reference.map(|t| source.text(t)),
@@ -109,9 +108,12 @@ pub(crate) fn decode_text(frame: &Bytes) -> Result<Message, DecodeError> {
 
 /// Decodes a frame a server sent; `phx_reply` becomes a [`Reply`].
 pub(crate) fn decode_server(frame: &Frame) -> Result<ServerMessage, DecodeError> {
-    let message = decode_push(frame)?;
+    let Frame::Text(text) = frame else {
+        return Err(DecodeError::BinaryNotSupported);
+    };
+    let message = decode_text(text)?;
     if message.event == event::REPLY {
-        super::v2::reply_from_message(message).map(ServerMessage::Reply)
+        super::v2::reply_from_message(message, text).map(ServerMessage::Reply)
     } else {
         Ok(ServerMessage::Message(message))
     }
@@ -120,7 +122,7 @@ pub(crate) fn decode_server(frame: &Frame) -> Result<ServerMessage, DecodeError>
 /// Decodes a frame a client sent.
 pub(crate) fn decode_push(frame: &Frame) -> Result<Message, DecodeError> {
     match frame {
-        Frame::Text(text) => decode_text(text.as_bytes()),
+        Frame::Text(text) => decode_text(text),
         Frame::Binary(_) => Err(DecodeError::BinaryNotSupported),
     }
 }

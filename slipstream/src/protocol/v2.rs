@@ -146,24 +146,25 @@ fn binary_frame(kind: u8, fields: &[(Field, &str)], data: &[u8]) -> Result<Frame
 }
 
 /// Decodes a text frame in either direction.
-pub(crate) fn decode_text(frame: &Bytes) -> Result<Message, DecodeError> {
+pub(crate) fn decode_text(frame: &SharedStr) -> Result<Message, DecodeError> {
     let current = Cell::new(Field::Frame);
-    let envelope = json::parse(frame, &current, |de| {
+    let envelope = json::parse(frame.as_str(), &current, |de| {
         de::Deserializer::deserialize_seq(&mut *de, EnvelopeVisitor { current: &current })
     })?;
-    let source = Source { bytes: frame };
+    let missing = |field| DecodeError::Missing { field };
+    // The array stops at the first absent element, so the first `?` that fires names it.
+    let join_ref = envelope.join_ref.ok_or(missing(Field::JoinRef))?;
+    let reference = envelope.reference.ok_or(missing(Field::Ref))?;
+    let topic = envelope.topic.ok_or(missing(Field::Topic))?;
+    let event = envelope.event.ok_or(missing(Field::Event))?;
+    let payload = envelope.payload.ok_or(missing(Field::Payload))?;
+    let source = Source { frame };
     Ok(Message {
-        join_ref: envelope.join_ref.map(|t| source.text(t)),
-        reference: envelope.reference.map(|t| source.text(t)),
-        topic: source.text(envelope.topic.ok_or(DecodeError::Missing {
-            field: Field::Topic,
-        })?),
-        event: source.text(envelope.event.ok_or(DecodeError::Missing {
-            field: Field::Event,
-        })?),
-        payload: Payload::Json(source.json(envelope.payload.ok_or(DecodeError::Missing {
-            field: Field::Payload,
-        })?)),
+        join_ref: join_ref.map(|t| source.text(t)),
+        reference: reference.map(|t| source.text(t)),
+        topic: source.text(topic),
+        event: source.text(event),
+        payload: Payload::Json(source.json(payload)),
     })
 }
 
@@ -172,9 +173,9 @@ pub(crate) fn decode_text(frame: &Bytes) -> Result<Message, DecodeError> {
 pub(crate) fn decode_server(frame: &Frame) -> Result<ServerMessage, DecodeError> {
     match frame {
         Frame::Text(text) => {
-            let message = decode_text(text.as_bytes())?;
+            let message = decode_text(text)?;
             if message.event == event::REPLY {
-                reply_from_message(message).map(ServerMessage::Reply)
+                reply_from_message(message, text).map(ServerMessage::Reply)
             } else {
                 Ok(ServerMessage::Message(message))
             }
@@ -186,7 +187,7 @@ pub(crate) fn decode_server(frame: &Frame) -> Result<ServerMessage, DecodeError>
 /// Decodes a frame a client sent: text, or a binary push (kind 0, with a ref).
 pub(crate) fn decode_push(frame: &Frame) -> Result<Message, DecodeError> {
     match frame {
-        Frame::Text(text) => decode_text(text.as_bytes()),
+        Frame::Text(text) => decode_text(text),
         Frame::Binary(bytes) => {
             let mut cursor = Cursor::new(bytes)?;
             match cursor.kind {
@@ -207,19 +208,24 @@ pub(crate) fn decode_push(frame: &Frame) -> Result<Message, DecodeError> {
 }
 
 /// Turns a `phx_reply` message into a [`Reply`], reading `status` and `response` from its
-/// payload without parsing the response.
-pub(crate) fn reply_from_message(message: Message) -> Result<Reply, DecodeError> {
+/// payload without parsing the response. Error offsets point into `frame`, the frame the
+/// message was decoded from.
+pub(crate) fn reply_from_message(
+    message: Message,
+    frame: &SharedStr,
+) -> Result<Reply, DecodeError> {
     let Payload::Json(body) = &message.payload else {
         return Err(DecodeError::Missing {
             field: Field::Status,
         });
     };
     let current = Cell::new(Field::Payload);
-    let bytes = body.as_bytes();
-    let (status, response) = json::parse(bytes, &current, |de| {
+    let source = Source { frame };
+    let body_offset = source.offset_of(body.as_bytes()).unwrap_or(0);
+    let (status, response) = json::parse(body.as_str(), &current, |de| {
         de::Deserializer::deserialize_map(&mut *de, ReplyBodyVisitor { current: &current })
-    })?;
-    let source = Source { bytes };
+    })
+    .map_err(|e| e.shifted(body_offset))?;
     let status = source.text(status.ok_or(DecodeError::Missing {
         field: Field::Status,
     })?);
@@ -336,8 +342,8 @@ impl<'a> Cursor<'a> {
 /// The five elements of a V2 text frame, borrowed from it. Absent elements are left `None`
 /// so the caller can name what is missing.
 struct Envelope<'a> {
-    join_ref: Option<Text<'a>>,
-    reference: Option<Text<'a>>,
+    join_ref: Option<Option<Text<'a>>>,
+    reference: Option<Option<Text<'a>>>,
     topic: Option<Text<'a>>,
     event: Option<Text<'a>>,
     payload: Option<&'a RawValue>,
@@ -381,8 +387,8 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
         self.current.set(Field::Frame);
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(Envelope {
-            join_ref: join_ref.flatten().map(|r| r.0),
-            reference: reference.flatten().map(|r| r.0),
+            join_ref: join_ref.map(|r| r.map(|r| r.0)),
+            reference: reference.map(|r| r.map(|r| r.0)),
             topic,
             event,
             payload,
