@@ -125,11 +125,18 @@ async fn main() -> ExitCode {
 }
 
 fn one_line(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect();
     lines.join(" ")
 }
 
-#[allow(clippy::print_stderr, reason = "the example reports bad arguments on stderr")]
+#[allow(
+    clippy::print_stderr,
+    reason = "the example reports bad arguments on stderr"
+)]
 fn usage_error(message: &str) -> ExitCode {
     let message = message.strip_prefix("error: ").unwrap_or(message);
     eprintln!("repeater: {message}");
@@ -162,7 +169,11 @@ async fn repeat(args: &Args, from: &str) -> Result<(), String> {
         .await
         .map_err(|e| format!("--listen: cannot listen on {listen}: {e}"))?;
     info!(url = %server.url(), "local endpoint ready; phoenix.js joins it at this URL without /websocket");
-    let repeater = Repeater { hub, topics: args.topic.clone() }.start(config);
+    let repeater = Repeater {
+        hub,
+        topics: args.topic.clone(),
+    }
+    .start(config);
 
     wait_for_stop(args.seconds).await;
     info!("stopping");
@@ -186,7 +197,9 @@ async fn wait_for_stop(seconds: Option<u64>) {
 }
 
 fn now_micros() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// The demo: upstream service, repeater, local endpoint and a subscriber, all on loopback.
@@ -204,13 +217,22 @@ async fn demo(args: &Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot start the demo endpoint: {e}"))?;
     println!("upstream service  {}", upstream.url());
-    println!("local endpoint    {}   (phoenix.js: new Socket(\"ws://{}/socket\"))", local.url(), local.local_addr());
+    println!(
+        "local endpoint    {}   (phoenix.js: new Socket(\"ws://{}/socket\"))",
+        local.url(),
+        local.local_addr()
+    );
 
     let broadcaster = tokio::spawn(broadcast_steadily(upstream_hub.clone()));
     let config = Config::new(upstream.url()).map_err(|e| e.to_string())?;
-    let repeater = Repeater { hub: local_hub, topics: vec!["rooms:lobby".into()] }.start(config);
+    let repeater = Repeater {
+        hub: local_hub,
+        topics: vec!["rooms:lobby".into()],
+    }
+    .start(config);
     let (seen_tx, seen) = mpsc::unbounded_channel();
-    let subscriber = Subscriber { seen: seen_tx }.start(Config::new(local.url()).map_err(|e| e.to_string())?);
+    let subscriber =
+        Subscriber { seen: seen_tx }.start(Config::new(local.url()).map_err(|e| e.to_string())?);
 
     let report = tokio::spawn(report_every_second(seen, repeater.clone()));
     let restart = tokio::spawn(restart_upstream_once(upstream, upstream_hub, upstream_addr));
@@ -221,8 +243,14 @@ async fn demo(args: &Args) -> Result<(), String> {
     broadcaster.abort();
     subscriber.shutdown().await;
     repeater.shutdown().await;
-    if let Ok(Some(upstream)) = restart.await {
-        upstream.shutdown().await;
+    // Before its fifth second the restart task still holds the first upstream server; dropping
+    // it with the task stops that server.
+    if restart.is_finished() {
+        if let Ok(Some(upstream)) = restart.await {
+            upstream.shutdown().await;
+        }
+    } else {
+        restart.abort();
     }
     local.shutdown().await;
     Ok(())
@@ -239,7 +267,11 @@ async fn broadcast_steadily(hub: Hub) {
             blob.extend_from_slice(b"\x00binary\xff");
             hub.broadcast("rooms:lobby", "blob", Payload::binary(blob));
         } else {
-            hub.broadcast("rooms:lobby", "tick", json!({ "n": n, "sent_us": now_micros() }));
+            hub.broadcast(
+                "rooms:lobby",
+                "tick",
+                json!({ "n": n, "sent_us": now_micros() }),
+            );
         }
     }
 }
@@ -247,11 +279,18 @@ async fn broadcast_steadily(hub: Hub) {
 /// After five seconds, stops the upstream server (every socket closed) and starts it again
 /// on the same port: the repeater reconnects and rejoins by itself.
 #[allow(clippy::print_stdout, reason = "the demo prints its live report")]
-async fn restart_upstream_once(server: EndpointServer, hub: Hub, addr: SocketAddr) -> Option<EndpointServer> {
+async fn restart_upstream_once(
+    server: EndpointServer,
+    hub: Hub,
+    addr: SocketAddr,
+) -> Option<EndpointServer> {
     tokio::time::sleep(Duration::from_secs(5)).await;
     println!("-- demo: restarting the upstream server to show the reconnect and the rejoin --");
     server.shutdown().await;
-    let restarted = EndpointServer::builder(hub).topics(["rooms:*"]).bind(addr).await;
+    let restarted = EndpointServer::builder(hub)
+        .topics(["rooms:*"])
+        .bind(addr)
+        .await;
     match restarted {
         Ok(server) => Some(server),
         Err(error) => {
@@ -275,7 +314,10 @@ impl Subscriber {
 }
 
 #[allow(clippy::print_stdout, reason = "the demo prints its live report")]
-async fn report_every_second(mut seen: mpsc::UnboundedReceiver<(Message, u64)>, repeater: ClientHandle<Repeater>) {
+async fn report_every_second(
+    mut seen: mpsc::UnboundedReceiver<(Message, u64)>,
+    repeater: ClientHandle<Repeater>,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
     let (mut total, mut last_n) = (0u64, None);
@@ -287,7 +329,10 @@ async fn report_every_second(mut seen: mpsc::UnboundedReceiver<(Message, u64)>, 
             let sent = match &message.payload {
                 Payload::Binary(bytes) => {
                     binary += 1;
-                    bytes.get(..8).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes)
+                    bytes
+                        .get(..8)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_be_bytes)
                 }
                 Payload::Json(_) => {
                     let tick: serde_json::Value = message.payload.decode().unwrap_or_default();
@@ -301,7 +346,12 @@ async fn report_every_second(mut seen: mpsc::UnboundedReceiver<(Message, u64)>, 
         }
         total += latencies.len() as u64;
         latencies.sort_unstable();
-        let pct = |p: usize| latencies.get(latencies.len().saturating_sub(1) * p / 100).copied().unwrap_or(0);
+        let pct = |p: usize| {
+            latencies
+                .get(latencies.len().saturating_sub(1) * p / 100)
+                .copied()
+                .unwrap_or(0)
+        };
         let counters = repeater.counters();
         println!(
             "{:>5} msg/s  total {:>6}  last n={:<6} binary {}  hop latency p50 {:>5} us  p99 {:>6} us  reconnects {} rejoins {}",

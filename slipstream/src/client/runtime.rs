@@ -259,7 +259,7 @@ impl<C: Client> Runtime<C> {
             state.status = JoinStatus::Joined;
             state.rejoin_attempt = 0;
             state.was_joined = true;
-            info!(target: "slipstream::client", %topic, join_ref = ?state.join_ref, "joined");
+            info!(target: "slipstream::client", %topic, join_ref = state.join_ref.as_deref().unwrap_or(""), "joined");
             let result = self.client.on_join(socket, &topic, reply.response).await;
             report(&socket.counters, "on_join", result);
         } else {

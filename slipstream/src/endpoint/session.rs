@@ -118,7 +118,7 @@ impl Session {
                 self.hub.attach(&topic, self.id, &self.queue);
                 let current = join_ref.clone().unwrap_or_default();
                 self.joined.insert(topic.clone(), current);
-                tracing::info!(topic = %topic, join_ref = ?join_ref, subscriber = self.id.0, "joined");
+                tracing::info!(topic = %topic, join_ref = join_ref.as_deref().unwrap_or(""), subscriber = self.id.0, "joined");
                 (ReplyStatus::Ok, response)
             }
             Err(reason) => {
