@@ -1,27 +1,4 @@
-//! Client configuration: where to connect and how to behave when things go wrong.
-//!
-//! A [`Config`] is built once and validated when built, so a mistake (an `http://` URL, a
-//! zero timeout) is reported at start-up with the field's name, not at the first connect.
-//! The defaults are Slipstream's and phoenix.js's: heartbeat every 30 s, reconnect after
-//! 10, 50, 100, 150, 200, 250, 500, 1000, 2000 ms and then every 5 s, rejoin a crashed topic
-//! after 100, 500, 1000, 2000, 5000 ms and then every 10 s, joins and pushes time out after
-//! 10 s, and an unanswered WebSocket upgrade after 10 s.
-//!
-//! # Examples
-//!
-//! ```
-//! use std::time::Duration;
-//! use slipstream::Config;
-//!
-//! let config = Config::builder("ws://127.0.0.1:4000/socket/websocket")
-//!     .heartbeat_interval(Duration::from_secs(15))
-//!     .header("x-client", "billing")
-//!     .params(|| serde_json::json!({ "token": "fresh-token" }))
-//!     .build()?;
-//! assert_eq!(config.url().port_or_known_default(), Some(4000));
-//! assert_eq!(config.url().query(), Some("vsn=2.0.0"));
-//! # Ok::<(), slipstream::ConfigError>(())
-//! ```
+//! Client configuration.
 
 use std::fmt;
 use std::sync::Arc;
@@ -116,6 +93,29 @@ fn random_unit() -> f64 {
 type ParamsFn = dyn Fn() -> Vec<(String, String)> + Send + Sync;
 
 /// Where and how a client connects. Build one with [`Config::builder`].
+///
+/// A [`Config`] is built once and validated when built, so a mistake (an `http://` URL, a
+/// zero timeout) is reported at start-up with the field's name, not at the first connect.
+/// The defaults are Slipstream's and phoenix.js's: heartbeat every 30 s, reconnect after
+/// 10, 50, 100, 150, 200, 250, 500, 1000, 2000 ms and then every 5 s, rejoin a crashed topic
+/// after 100, 500, 1000, 2000, 5000 ms and then every 10 s, joins and pushes time out after
+/// 10 s, and an unanswered WebSocket upgrade after 10 s.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use slipstream::Config;
+///
+/// let config = Config::builder("ws://127.0.0.1:4000/socket/websocket")
+///     .heartbeat_interval(Duration::from_secs(15))
+///     .header("x-client", "billing")
+///     .params(|| serde_json::json!({ "token": "fresh-token" }))
+///     .build()?;
+/// assert_eq!(config.url().port_or_known_default(), Some(4000));
+/// assert_eq!(config.url().query(), Some("vsn=2.0.0"));
+/// # Ok::<(), slipstream::ConfigError>(())
+/// ```
 ///
 /// `Debug` shows the host, port and path, never the query string, params, headers' values
 /// or the auth token.
@@ -254,7 +254,7 @@ impl fmt::Debug for Config {
     }
 }
 
-/// Builds a [`Config`]; see the [module docs](self).
+/// Builds a [`Config`]; see [`Config`] for the defaults.
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct ConfigBuilder {
     url: String,

@@ -4,7 +4,7 @@
 //! # The model
 //!
 //! You write a type that implements [`Client`] (by hand, or with
-//! [`#[slipstream::client]`](crate::client)) and start it with [`Client::start`]. That spawns
+//! [`#[slipstream::client]`](macro@crate::client)) and start it with [`Client::start`]. That spawns
 //! a **client task** that owns your value and calls its callbacks one at a time, and, per
 //! WebSocket connection, a **connection task** that owns the socket, sends heartbeats and
 //! encodes and decodes frames. The two talk through bounded channels; a full channel makes the
