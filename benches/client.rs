@@ -115,20 +115,21 @@ async fn serve() {
 }
 
 async fn burst(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) {
-    for n in 0..BURST {
-        let message = Message::broadcast(
-            "rooms:burst",
-            "msg",
-            Payload::from(serde_json::json!({ "n": n, "body": "hello" })),
-        );
-        let slipstream::protocol::Frame::Text(text) =
-            Serializer::V2.encode_message(&message).unwrap()
-        else {
-            unreachable!()
-        };
-        ws.feed(WsMessage::Text(text.as_str().into()))
-            .await
-            .unwrap();
+    // Encode everything first, so the burst itself is as fast as the server can write.
+    let frames: Vec<WsMessage> = (0..BURST)
+        .map(|n| {
+            let payload = Payload::from(serde_json::json!({ "n": n, "body": "hello" }));
+            let message = Message::broadcast("rooms:burst", "msg", payload);
+            let slipstream::protocol::Frame::Text(text) =
+                Serializer::V2.encode_message(&message).unwrap()
+            else {
+                unreachable!("a JSON broadcast is a text frame")
+            };
+            WsMessage::Text(text.as_str().into())
+        })
+        .collect();
+    for (n, frame) in frames.into_iter().enumerate() {
+        ws.feed(frame).await.unwrap();
         if n % 256 == 255 {
             ws.flush().await.unwrap();
         }
