@@ -1,6 +1,7 @@
 //! Client benchmark: how fast a `slipstream` client handles a burst of broadcasts, against a
-//! raw tokio-tungstenite reader that only counts frames, in the same run; and the memory of
-//! an idle connected client.
+//! raw tokio-tungstenite reader that only counts frames, in the same run (and that reader
+//! decoding each frame with `Serializer::V2`, to show how much of the gap is decoding); and
+//! the memory of an idle connected client.
 //!
 //! Run with `cargo bench --bench client`. The server runs in a child process (this binary
 //! with `--server`), so the memory figure is the clients' alone.
@@ -46,8 +47,10 @@ fn main() {
     let url = format!("ws://127.0.0.1:{}/socket/websocket", port.trim());
 
     println!();
-    println!("| runtime | raw reader msg/s | slipstream msg/s | ratio |");
-    println!("| --- | --- | --- | --- |");
+    println!(
+        "| runtime | raw reader msg/s | raw + decode msg/s | slipstream client msg/s | client / raw |"
+    );
+    println!("| --- | --- | --- | --- | --- |");
     for (name, mut builder) in [
         (
             "multi-thread (2 workers)",
@@ -59,9 +62,9 @@ fn main() {
         ),
     ] {
         let runtime = builder.enable_all().build().unwrap();
-        let (raw, ours) = runtime.block_on(throughput(&url));
+        let (raw, decoding, ours) = runtime.block_on(throughput(&url));
         println!(
-            "| {name} | {raw:.0} | {ours:.0} | {:.1}% |",
+            "| {name} | {raw:.0} | {decoding:.0} | {ours:.0} | {:.1}% |",
             ours / raw * 100.0
         );
     }
@@ -79,19 +82,21 @@ fn main() {
     let _ = server.wait();
 }
 
-/// Best of three bursts each, alternating the two readers.
-async fn throughput(url: &str) -> (f64, f64) {
-    let (mut raw, mut ours) = (0.0f64, 0.0f64);
+/// Best of three bursts each, alternating the readers.
+async fn throughput(url: &str) -> (f64, f64, f64) {
+    let (mut raw, mut decoding, mut ours) = (0.0f64, 0.0f64, 0.0f64);
     for _ in 0..3 {
         raw = raw.max(raw_reader(url).await);
+        decoding = decoding.max(decoding_reader(url).await);
         ours = ours.max(slipstream_client(url).await);
     }
-    (raw, ours)
+    (raw, decoding, ours)
 }
 
 /// The burst server: answers joins, then writes `BURST` broadcasts to the connection that
 /// joined `rooms:burst`. Prints its port on stdout for the parent.
 async fn serve() {
+    std::sync::LazyLock::force(&FRAMES);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("{}", listener.local_addr().unwrap().port());
     while let Ok((tcp, _)) = listener.accept().await {
@@ -114,9 +119,10 @@ async fn serve() {
     }
 }
 
-async fn burst(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) {
-    // Encode everything first, so the burst itself is as fast as the server can write.
-    let frames: Vec<WsMessage> = (0..BURST)
+/// Every frame of a burst, encoded once when the server starts, so a burst is as fast as the
+/// server can write.
+static FRAMES: std::sync::LazyLock<Vec<WsMessage>> = std::sync::LazyLock::new(|| {
+    (0..BURST)
         .map(|n| {
             let payload = Payload::from(serde_json::json!({ "n": n, "body": "hello" }));
             let message = Message::broadcast("rooms:burst", "msg", payload);
@@ -127,8 +133,11 @@ async fn burst(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream
             };
             WsMessage::Text(text.as_str().into())
         })
-        .collect();
-    for (n, frame) in frames.into_iter().enumerate() {
+        .collect()
+});
+
+async fn burst(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) {
+    for (n, frame) in FRAMES.iter().cloned().enumerate() {
         ws.feed(frame).await.unwrap();
         if n % 256 == 255 {
             ws.flush().await.unwrap();
@@ -172,6 +181,27 @@ impl Client for Idle {
     async fn on_connect(&mut self, socket: &mut Socket) -> slipstream::Result<()> {
         socket.join("rooms:idle", Payload::empty()).await
     }
+}
+
+/// The raw reader plus `decode_server` on every frame: how much of the gap is decoding.
+async fn decoding_reader(url: &str) -> f64 {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    ws.send(WsMessage::Text(
+        r#"["1","1","rooms:burst","phx_join",{}]"#.into(),
+    ))
+    .await
+    .unwrap();
+    let _reply = ws.next().await;
+    let started = Instant::now();
+    let mut frames = 0;
+    while frames < BURST {
+        if let Some(Ok(WsMessage::Text(text))) = ws.next().await {
+            let frame = slipstream::protocol::Frame::Text(text.as_str().into());
+            std::hint::black_box(Serializer::V2.decode_server(&frame).unwrap());
+            frames += 1;
+        }
+    }
+    BURST as f64 / started.elapsed().as_secs_f64()
 }
 
 async fn raw_reader(url: &str) -> f64 {

@@ -43,6 +43,7 @@ mod payload;
 mod shared_str;
 mod v1;
 mod v2;
+mod v2_fast;
 
 pub use error::{DecodeError, EncodeError, Field, PayloadError};
 pub use message::{Frame, Message, Reply, ReplyStatus, ServerMessage, event};

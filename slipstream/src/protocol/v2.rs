@@ -147,6 +147,14 @@ fn binary_frame(kind: u8, fields: &[(Field, &str)], data: &[u8]) -> Result<Frame
 
 /// Decodes a text frame in either direction.
 pub(crate) fn decode_text(frame: &SharedStr) -> Result<Message, DecodeError> {
+    match super::v2_fast::decode(frame) {
+        Some(message) => Ok(message),
+        None => decode_text_general(frame),
+    }
+}
+
+/// Decodes any V2 text frame, naming the field at fault when it cannot.
+pub(crate) fn decode_text_general(frame: &SharedStr) -> Result<Message, DecodeError> {
     let current = Cell::new(Field::Frame);
     let envelope = json::parse(frame.as_str(), &current, |de| {
         de::Deserializer::deserialize_seq(&mut *de, EnvelopeVisitor { current: &current })
