@@ -2,11 +2,52 @@
 //!
 //! - [`protocol`]: the wire format (V1 and V2, JSON and binary), without I/O.
 //! - [`Client`], [`Socket`], [`ClientHandle`]: a client that stays connected, re-joins its
-//!   topics and hands your code every message in order.
+//!   topics and hands your code every message in order; [`Session`] for scripts.
 //! - [`endpoint`]: this service's own endpoint: an in-process hub and a Phoenix-protocol
 //!   WebSocket server that phoenix.js clients join.
 //! - [`client`](macro@client): the attribute DSL, and `#[repeat]`, which re-broadcasts
 //!   every message a client receives into an endpoint.
+//! - `testing` (feature `testing`): a harness in which the test plays the Phoenix server.
+//!
+//! # Example
+//!
+//! A local endpoint, a repeater that feeds it from an upstream service, and a script that
+//! watches the endpoint. Here the upstream is another endpoint in the same process.
+//!
+//! ```
+//! use serde_json::json;
+//! use slipstream::endpoint::{Endpoint, EndpointServer, Hub};
+//! use slipstream::{Config, Session};
+//!
+//! #[slipstream::client(topics = ["rooms:lobby"])]
+//! #[repeat(to = self.hub)]
+//! struct Repeater {
+//!     hub: Hub,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let upstream_hub = Hub::new();
+//! let upstream = EndpointServer::bind("127.0.0.1:0", upstream_hub.clone()).await?;
+//! let local_hub = Hub::new();
+//! let local = EndpointServer::bind("127.0.0.1:0", local_hub.clone()).await?;
+//!
+//! let repeater = Repeater { hub: local_hub.clone() }.start(Config::new(upstream.url())?);
+//! let mut watcher = Session::connect(Config::new(local.url())?).await?;
+//! watcher.join("rooms:lobby", json!({})).await?;
+//!
+//! // Wait until the repeater has joined upstream, then broadcast there.
+//! while upstream_hub.subscriber_count("rooms:lobby") == 0 {
+//!     tokio::task::yield_now().await;
+//! }
+//! upstream_hub.broadcast("rooms:lobby", "news", json!({ "text": "hi" }));
+//!
+//! let news = watcher.next_message("rooms:lobby", Some("news")).await?;
+//! assert_eq!(news.payload.as_json().unwrap().as_str(), r#"{"text":"hi"}"#);
+//! repeater.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;

@@ -376,3 +376,23 @@ async fn auth_token_travels_as_a_subprotocol() {
     let protocols = &conn.request().headers["sec-websocket-protocol"];
     assert_eq!(protocols, "phoenix, base64url.bearer.phx.czNjcj50P34");
 }
+
+#[tokio::test]
+async fn joins_requested_while_disconnected_go_out_in_order_once_connected() {
+    let mut server = TestServer::bind().await.unwrap();
+    let (client, mut events) = Recorder::new(&[]);
+    let handle = client.start(server.config().build().unwrap());
+    let topics = ["rooms:c", "rooms:a", "rooms:b", "rooms:e", "rooms:d"];
+    for topic in topics {
+        handle.join(topic, json!({})).await.unwrap();
+    }
+    let mut conn = server.accept().await;
+    assert!(matches!(events.next().await, Seen::Connected));
+    for topic in topics {
+        let join = conn.next().await;
+        assert_eq!(
+            (join.message.event.as_str(), join.message.topic.as_str()),
+            ("phx_join", topic)
+        );
+    }
+}

@@ -173,13 +173,14 @@ impl<C: Client> Runtime<C> {
     /// disconnect, and joins requested while disconnected.
     async fn flush_joins(&mut self) {
         let socket = &mut self.socket;
-        let waiting: Vec<_> = socket
+        let mut waiting: Vec<_> = socket
             .topics
             .iter()
             .filter(|(_, t)| t.status == JoinStatus::Joining && t.join_ref.is_none())
-            .map(|(topic, _)| topic.clone())
+            .map(|(topic, t)| (t.order, topic.clone()))
             .collect();
-        for topic in waiting {
+        waiting.sort_unstable();
+        for (_, topic) in waiting {
             let result = socket.send_join(&topic).await;
             report(&socket.counters, "rejoin", result);
         }

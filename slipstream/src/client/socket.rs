@@ -40,6 +40,9 @@ pub(crate) struct Topic {
     pub(crate) rejoin_at: Option<Instant>,
     /// Whether a join of this topic ever succeeded, so a new join counts as a rejoin.
     pub(crate) was_joined: bool,
+    /// When the topic was first asked for, so joins waiting for a connection go out in the
+    /// order they were requested.
+    pub(crate) order: u64,
 }
 
 /// What an outstanding ref is waiting for.
@@ -67,6 +70,7 @@ pub struct Socket {
     pub(crate) link: Option<Link>,
     pub(crate) connected: bool,
     pub(crate) topics: HashMap<SharedStr, Topic>,
+    pub(crate) topic_order: u64,
     pub(crate) pending: HashMap<u64, Pending>,
     pub(crate) timers: BinaryHeap<Reverse<(Instant, Timer)>>,
     pub(crate) reconnect_at: Option<Instant>,
@@ -84,6 +88,7 @@ impl Socket {
             link: None,
             connected: false,
             topics: HashMap::new(),
+            topic_order: 0,
             pending: HashMap::new(),
             timers: BinaryHeap::new(),
             reconnect_at: None,
@@ -109,6 +114,8 @@ impl Socket {
     ) -> Result<()> {
         let topic = topic.into();
         let params = params.into();
+        self.topic_order += 1;
+        let next_order = self.topic_order;
         let entry = self.topics.entry(topic.clone()).or_insert_with(|| Topic {
             status: JoinStatus::NotJoined,
             join_ref: None,
@@ -116,6 +123,7 @@ impl Socket {
             rejoin_attempt: 0,
             rejoin_at: None,
             was_joined: false,
+            order: next_order,
         });
         if entry.status == JoinStatus::Joined
             || (entry.status == JoinStatus::Joining && entry.join_ref.is_some())

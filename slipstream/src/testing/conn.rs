@@ -260,6 +260,16 @@ impl ServerConn {
         }
     }
 
+    /// The next frame the client sent (heartbeats aside), in arrival order: for tests of
+    /// ordering, where the `assert_` helpers would find frames in any order.
+    ///
+    /// # Panics
+    ///
+    /// When nothing arrives within the timeout.
+    pub async fn next(&mut self) -> Received {
+        self.assert("any frame".to_owned(), |_| true).await
+    }
+
     /// Asserts the client joins `topic` with params matching `params`; the join is
     /// remembered, so later pushes, crashes and closes on `topic` carry its join ref.
     ///

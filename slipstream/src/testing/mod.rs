@@ -45,8 +45,8 @@
 //! conn.reply_ok(&join, json!({})).await;
 //! conn.broadcast("rooms:lobby", "news", json!({ "text": "hi" })).await;
 //!
-//! client.shutdown().await;
-//! conn.assert_closed().await;
+//! // The client's close handshake waits for the server's answer: run both together.
+//! tokio::join!(client.shutdown(), conn.assert_closed());
 //! # }
 //! ```
 
