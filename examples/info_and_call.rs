@@ -56,7 +56,10 @@ enum Answer {
     Pong,
     /// Completed once the server answers the join.
     Joining(oneshot::Receiver<JoinOutcome>),
-    Status { connected: bool, joined: Vec<String> },
+    Status {
+        connected: bool,
+        joined: Vec<String>,
+    },
 }
 
 /// The client: keeps the callers waiting for a join until the server answers it.
@@ -169,7 +172,9 @@ async fn join_by_call(client: &ClientHandle<Desk>, topic: &str) -> Result<JoinOu
     else {
         return Err("unexpected answer".into());
     };
-    joining.await.map_err(|_| "the client dropped the join".into())
+    joining
+        .await
+        .map_err(|_| "the client dropped the join".into())
 }
 
 async fn run(client: &ClientHandle<Desk>) -> Result<(), String> {

@@ -55,7 +55,10 @@ async fn server(addr: SocketAddr, generation: u32) -> std::io::Result<EndpointSe
     EndpointServer::builder(Hub::new())
         .topics(["rooms:*"])
         .on_join(move |join| {
-            let via = join.params.decode::<serde_json::Value>().unwrap_or_default();
+            let via = join
+                .params
+                .decode::<serde_json::Value>()
+                .unwrap_or_default();
             println!(
                 "server #{generation}: join {} (params via {})",
                 join.topic, via["via"]

@@ -160,7 +160,9 @@ async fn repeat(args: &Args, from: &str) -> Result<(), String> {
     if let Some(topic) = args.topic.iter().find(|t| t.is_empty()) {
         return Err(format!("--topic: {topic:?} is empty"));
     }
-    let listen = args.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4001)));
+    let listen = args
+        .listen
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4001)));
 
     let hub = Hub::new();
     let server = EndpointServer::bind(listen, hub.clone())

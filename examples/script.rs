@@ -67,9 +67,17 @@ async fn script(url: String) -> slipstream::Result<()> {
     }
 
     let reply = session.push("rooms:lobby", "ping", json!({})).await?;
-    println!("push ping -> {} {}", reply.status, json_text(&reply.response));
+    println!(
+        "push ping -> {} {}",
+        reply.status,
+        json_text(&reply.response)
+    );
     let reply = session.push("rooms:lobby", "delete", json!({})).await?;
-    println!("push delete -> {} {}", reply.status, json_text(&reply.response));
+    println!(
+        "push delete -> {} {}",
+        reply.status,
+        json_text(&reply.response)
+    );
     match session.push("rooms:lobby", "whisper", json!({})).await {
         Err(error @ Error::Timeout { .. }) => println!("push whisper -> Error::Timeout: {error}"),
         other => println!("push whisper: unexpected {other:?}"),

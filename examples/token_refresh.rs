@@ -136,7 +136,9 @@ async fn main() -> ExitCode {
     server.shutdown().await;
     match outcome {
         Ok(Ok(())) => {
-            println!("joined after a token refresh: refused connects {refused}, accepted {connects}");
+            println!(
+                "joined after a token refresh: refused connects {refused}, accepted {connects}"
+            );
             ExitCode::SUCCESS
         }
         _ => {

@@ -67,7 +67,10 @@ async fn runs_clean(name: &str, proofs: &[&str]) -> String {
         stderr(&output)
     );
     for proof in proofs {
-        assert!(out.contains(proof), "{name} did not print {proof:?}:\n{out}");
+        assert!(
+            out.contains(proof),
+            "{name} did not print {proof:?}:\n{out}"
+        );
     }
     out
 }
@@ -197,7 +200,9 @@ async fn repeater_demo_reports_traffic_and_survives_the_upstream_restart() {
         "no report shows the reconnect:\n{out}"
     );
     assert!(
-        reports.last().is_some_and(|l| !l.starts_with("    0 msg/s")),
+        reports
+            .last()
+            .is_some_and(|l| !l.starts_with("    0 msg/s")),
         "traffic did not resume after the restart:\n{out}"
     );
 }
@@ -209,7 +214,10 @@ async fn repeater_refuses(args: &[&str], argument: &str) {
     assert_eq!(output.status.code(), Some(2), "{args:?}: stderr {err:?}");
     assert_eq!(err.lines().count(), 1, "{args:?}: stderr {err:?}");
     assert!(err.starts_with("repeater: "), "{err:?}");
-    assert!(err.contains(argument), "{args:?}: {err:?} does not name {argument}");
+    assert!(
+        err.contains(argument),
+        "{args:?}: {err:?} does not name {argument}"
+    );
     assert!(!err.contains("panicked"), "{err:?}");
 }
 
