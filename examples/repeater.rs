@@ -37,9 +37,10 @@ struct Args {
     /// A topic to repeat; give it once per topic.
     #[arg(long, value_name = "TOPIC")]
     topic: Vec<String>,
-    /// Where to serve the local endpoint (ws://ADDR:PORT/socket/websocket).
-    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:4001")]
-    listen: String,
+    /// Where to serve the local endpoint (ws://ADDR:PORT/socket/websocket); defaults to
+    /// 127.0.0.1:4001, or a free port for the demo.
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
     /// Phoenix `authToken`, sent as a WebSocket subprotocol.
     #[arg(long)]
     token: Option<String>,
@@ -159,10 +160,9 @@ async fn repeat(args: &Args, from: &str) -> Result<(), String> {
     if let Some(topic) = args.topic.iter().find(|t| t.is_empty()) {
         return Err(format!("--topic: {topic:?} is empty"));
     }
-    let listen: SocketAddr = args
+    let listen = args
         .listen
-        .parse()
-        .map_err(|e| format!("--listen: {:?} is not an ADDR:PORT ({e})", args.listen))?;
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4001)));
 
     let hub = Hub::new();
     let server = EndpointServer::bind(listen, hub.clone())
@@ -213,9 +213,10 @@ async fn demo(args: &Args) -> Result<(), String> {
         .map_err(|e| format!("cannot start the demo upstream: {e}"))?;
     let upstream_addr = upstream.local_addr();
     let local_hub = Hub::new();
-    let local = EndpointServer::bind("127.0.0.1:0", local_hub.clone())
+    let listen = args.listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let local = EndpointServer::bind(listen, local_hub.clone())
         .await
-        .map_err(|e| format!("cannot start the demo endpoint: {e}"))?;
+        .map_err(|e| format!("--listen: cannot listen on {listen}: {e}"))?;
     println!("upstream service  {}", upstream.url());
     println!(
         "local endpoint    {}   (phoenix.js: new Socket(\"ws://{}/socket\"))",
