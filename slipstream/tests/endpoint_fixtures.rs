@@ -90,11 +90,12 @@ async fn v1_subscribers_skip_binary_broadcasts_and_the_loss_is_counted() {
 }
 
 #[tokio::test]
-async fn a_missing_vsn_selects_v2_and_an_unknown_one_is_refused() {
+async fn a_missing_vsn_selects_v1_as_phoenix_does_and_an_unknown_one_is_refused() {
     let hub = Hub::new();
     let server = fixture_server(&hub).bind("127.0.0.1:0").await.unwrap();
+    // Fixture 18: with no `vsn`, Phoenix speaks V1.
     let mut client = RawClient::connect(&server, "").await;
-    replay(&mut client, &fixture(1)[..2]).await;
+    replay(&mut client, &fixture(18)[..2]).await;
 
     let refused = tokio_tungstenite::connect_async(format!("{}?vsn=3.0.0", server.url())).await;
     assert!(refused.is_err());

@@ -263,9 +263,8 @@ impl EndpointServerBuilder {
         self
     }
 
-    /// The serializer for clients that send no `vsn` parameter. Defaults to V2.
-    ///
-    /// Phoenix itself treats a missing `vsn` as `1.0.0`; phoenix.js always sends one.
+    /// The serializer for clients that send no `vsn` parameter. Defaults to V1, as Phoenix
+    /// treats a missing `vsn` as `1.0.0`; phoenix.js and this crate's client always send one.
     pub fn default_serializer(mut self, serializer: Serializer) -> Self {
         self.config.default_serializer = serializer;
         self
@@ -346,7 +345,7 @@ impl EndpointServer {
                 write_timeout: Duration::from_secs(10),
                 max_frame_size: 1 << 20,
                 max_joins: 1024,
-                default_serializer: Serializer::V2,
+                default_serializer: Serializer::V1,
             },
         }
     }
