@@ -10,7 +10,9 @@
 //!   subscriber minus the send time, for each path in turn.
 //!
 //! Both subscribers are the same raw tokio-tungstenite reader. Everything runs in one
-//! process on loopback, on a two-worker runtime.
+//! process on loopback, on a two-worker runtime. On Linux the table also gives the CPU time
+//! the whole process spent per message of a burst (from `/proc/self/task/*/schedstat`),
+//! which unlike the rates does not depend on what else the machine is running.
 //!
 //! Run with `cargo bench --bench repeater`.
 
@@ -151,17 +153,63 @@ fn payload(n: u64) -> Payload {
     Payload::from_raw_json(raw).unwrap()
 }
 
-/// One burst on `topic`, measured at `reader`: messages a second. The payloads are made
-/// before the clock starts.
-async fn burst(hub: &Hub, topic: &str, reader: &Reader) -> f64 {
+/// The CPU time every thread of this process has used so far, in nanoseconds, where the
+/// kernel tells it.
+fn cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// One burst's figures.
+struct Burst {
+    /// Messages a second.
+    rate: f64,
+    /// CPU nanoseconds per message, all threads.
+    cpu_per_message: Option<f64>,
+}
+
+/// One burst on `topic`, measured at `reader`. The payloads are made before the clock
+/// starts.
+async fn burst(hub: &Hub, topic: &str, reader: &Reader) -> Burst {
     let payloads: Vec<Payload> = (0..BURST).map(payload).collect();
     let report = reader.expect(BURST).await;
+    let cpu_before = cpu_ns();
     let start = Instant::now();
     for payload in payloads {
         hub.broadcast(topic, "burst", payload);
     }
     let report = report.await.unwrap();
-    BURST as f64 / (report.done - start).as_secs_f64()
+    let cpu = cpu_before.zip(cpu_ns()).map(|(a, b)| b.saturating_sub(a));
+    Burst {
+        rate: BURST as f64 / (report.done - start).as_secs_f64(),
+        cpu_per_message: cpu.map(|ns| ns as f64 / BURST as f64),
+    }
+}
+
+/// The best rate and the lowest CPU time per message over several bursts.
+#[derive(Default)]
+struct Best {
+    rate: f64,
+    cpu_per_message: Option<f64>,
+}
+
+impl Best {
+    fn add(&mut self, burst: &Burst) {
+        self.rate = self.rate.max(burst.rate);
+        self.cpu_per_message = match (self.cpu_per_message, burst.cpu_per_message) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    fn cpu_text(&self) -> String {
+        self.cpu_per_message
+            .map_or("n/a".into(), |ns| format!("{:.1} us", ns / 1_000.0))
+    }
 }
 
 /// `STEADY_RATE` messages a second for `STEADY_SECONDS` on `topic`, from a thread of its
@@ -219,10 +267,10 @@ async fn run() {
     // Warm up both paths, then alternate.
     burst(&upstream_hub, REPEATED, &repeated).await;
     burst(&upstream_hub, DIRECT, &direct).await;
-    let (mut best_repeated, mut best_direct) = (0f64, 0f64);
+    let (mut best_repeated, mut best_direct) = (Best::default(), Best::default());
     for _ in 0..ROUNDS {
-        best_direct = best_direct.max(burst(&upstream_hub, DIRECT, &direct).await);
-        best_repeated = best_repeated.max(burst(&upstream_hub, REPEATED, &repeated).await);
+        best_direct.add(&burst(&upstream_hub, DIRECT, &direct).await);
+        best_repeated.add(&burst(&upstream_hub, REPEATED, &repeated).await);
     }
 
     let repeated_latency = steady(&upstream_hub, REPEATED, &repeated).await;
@@ -233,18 +281,20 @@ async fn run() {
         "bursts of {BURST} broadcasts, best of {ROUNDS}; latency at {STEADY_RATE} msg/s for {STEADY_SECONDS} s"
     );
     println!();
-    println!("| path | burst msg/s | latency p50 | latency p99 | latency max |");
-    println!("| --- | --- | --- | --- | --- |");
-    for (name, rate, latency) in [
-        ("direct (upstream endpoint)", best_direct, &direct_latency),
+    println!("| path | burst msg/s | CPU per message | latency p50 | latency p99 | latency max |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for (name, best, latency) in [
+        ("direct (upstream endpoint)", &best_direct, &direct_latency),
         (
             "repeated (upstream, repeater, local endpoint)",
-            best_repeated,
+            &best_repeated,
             &repeated_latency,
         ),
     ] {
         println!(
-            "| {name} | {rate:.0} | {:.0} us | {:.0} us | {:.0} us |",
+            "| {name} | {:.0} | {} | {:.0} us | {:.0} us | {:.0} us |",
+            best.rate,
+            best.cpu_text(),
             percentile_us(latency, 50),
             percentile_us(latency, 99),
             percentile_us(latency, 100),
@@ -253,7 +303,7 @@ async fn run() {
     println!();
     println!(
         "repeated burst rate: {:.1}% of direct (target at least 60%); repeated p99 {:.0} us (target under 1000 us)",
-        best_repeated / best_direct * 100.0,
+        best_repeated.rate / best_direct.rate * 100.0,
         percentile_us(&repeated_latency, 99),
     );
     let stats = (upstream_hub.stats(), local_hub.stats());
