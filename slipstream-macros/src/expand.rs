@@ -260,20 +260,29 @@ fn on_message(input: &Input, l: &Locals) -> TokenStream {
         return TokenStream::new();
     }
     let (socket, message, topic, payload) = (&l.socket, &l.message, &l.topic, &l.payload);
-    let repeats = input.repeats.iter().map(|repeat| {
+    // Without message handlers nothing reads the message after the last repeat, which can
+    // then take it instead of a clone: a pure repeater copies no message.
+    let last_takes = handlers(input, Kind::Message).next().is_none();
+    let last = input.repeats.len().saturating_sub(1);
+    let repeats = input.repeats.iter().enumerate().map(|(at, repeat)| {
         let to = &repeat.to;
         let filter = match &repeat.topics {
             Some(topics) => any_topic(topics.iter(), message),
             None => quote!(true),
         };
+        let source = if last_takes && at == last {
+            quote!(#message)
+        } else {
+            quote!(#message.clone())
+        };
         let forwarded = match &repeat.rename {
             Some(rename) => quote! {
                 ::slipstream::__private::Message {
                     topic: ::slipstream::__private::SharedStr::from_static(#rename),
-                    ..#message.clone()
+                    ..#source
                 }
             },
-            None => quote!(#message.clone()),
+            None => source,
         };
         quote! {
             if #filter {

@@ -129,3 +129,63 @@ async fn repeat_topics_and_rename_and_handlers_run_after() {
     );
     stop(client, conn).await;
 }
+
+/// Two repeats and no handlers: the last one takes the message rather than a copy, and
+/// both still get every message.
+#[slipstream::client(topics = ["rooms:lobby", "rooms:ops"])]
+#[repeat(to = self.all)]
+#[repeat(to = self.lobby, topics = ["rooms:lobby"], rename = "copy:lobby")]
+struct Fanout {
+    all: Arc<Recorder>,
+    lobby: Arc<Recorder>,
+}
+
+#[tokio::test]
+async fn several_repeats_without_handlers_each_get_every_message() {
+    let mut server = TestServer::bind().await.unwrap();
+    let (all, mut all_published) = Recorder::new();
+    let (lobby, mut lobby_published) = Recorder::new();
+    let fanout = Fanout {
+        all: all.clone(),
+        lobby: lobby.clone(),
+    };
+    let client = fanout.start(server.config().build().unwrap());
+    let mut conn = accept_joined(&mut server, &["rooms:lobby", "rooms:ops"]).await;
+
+    conn.broadcast("rooms:lobby", "a", json!({ "n": 1 })).await;
+    conn.broadcast("rooms:ops", "b", json!({ "n": 2 })).await;
+    conn.broadcast("rooms:lobby", "c", json!({ "n": 3 })).await;
+    for _ in 0..3 {
+        all_published.recv().await.unwrap();
+    }
+    for _ in 0..2 {
+        lobby_published.recv().await.unwrap();
+    }
+
+    let seen = |recorder: &Recorder| -> Vec<String> {
+        let broadcasts = recorder.broadcasts();
+        let describe = |b: &slipstream::endpoint::Broadcast| {
+            let m = b.message();
+            format!(
+                "{} {} {}",
+                m.topic,
+                m.event,
+                m.payload.as_json().unwrap().as_str()
+            )
+        };
+        broadcasts.iter().map(describe).collect()
+    };
+    assert_eq!(
+        seen(&all),
+        [
+            r#"rooms:lobby a {"n":1}"#,
+            r#"rooms:ops b {"n":2}"#,
+            r#"rooms:lobby c {"n":3}"#
+        ]
+    );
+    assert_eq!(
+        seen(&lobby),
+        [r#"copy:lobby a {"n":1}"#, r#"copy:lobby c {"n":3}"#]
+    );
+    stop(client, conn).await;
+}

@@ -11,11 +11,15 @@
 // and prints one JSON object a line on stdout for every event: open, close, error,
 // heartbeat_reply, joined, refused, join_timeout, channel_error, channel_closed, left,
 // message (binary payloads as base64 in "binary"), reply. Needs `npm ci` at the repository root.
+//
+// With {"rawFrames":true} in OPTIONS_JSON, each message event also carries the WebSocket
+// frame it came in, untouched: "raw" for a text frame, "rawHex" (and the payload as
+// "binaryHex") for a binary one. tests/repeater_e2e.rs uses it to check payload bytes.
 
 "use strict";
 
 const readline = require("node:readline");
-const { Socket } = require("phoenix");
+const { Socket, Serializer } = require("phoenix");
 // Node 20 has no global WebSocket; phoenix.js takes the transport as an option.
 const WebSocket = require("ws");
 
@@ -32,9 +36,30 @@ function emit(event) {
 
 function payloadFields(payload) {
   if (payload instanceof ArrayBuffer) {
-    return { binary: Buffer.from(payload).toString("base64") };
+    const bytes = Buffer.from(payload);
+    const hex = options.rawFrames ? { binaryHex: bytes.toString("hex") } : {};
+    return { binary: bytes.toString("base64"), ...hex };
   }
   return { payload };
+}
+
+// phoenix.js decodes each frame and hands it to the channels synchronously, so the frame
+// being decoded is the one behind the message event emitted meanwhile.
+let currentFrame = null;
+
+function rawDecode(raw, callback) {
+  currentFrame = raw;
+  try {
+    Serializer.decode(raw, callback);
+  } finally {
+    currentFrame = null;
+  }
+}
+
+function rawFields() {
+  if (!options.rawFrames || currentFrame === null) return {};
+  if (typeof currentFrame === "string") return { raw: currentFrame };
+  return { rawHex: Buffer.from(currentFrame).toString("hex") };
 }
 
 const socket = new Socket(url, {
@@ -44,6 +69,7 @@ const socket = new Socket(url, {
   rejoinAfterMs: () => options.rejoinAfterMs || 50,
   authToken: options.authToken,
   params: options.params || {},
+  decode: options.rawFrames ? rawDecode : undefined,
 });
 
 socket.onOpen(() => emit({ type: "open" }));
@@ -62,7 +88,7 @@ function join(topic, params) {
   const channel = socket.channel(topic, params || {});
   channel.onMessage = (event, payload) => {
     if (!event.startsWith("phx_") && !event.startsWith("chan_reply_")) {
-      emit({ type: "message", topic, event, ...payloadFields(payload) });
+      emit({ type: "message", topic, event, ...payloadFields(payload), ...rawFields() });
     }
     return payload;
   };
