@@ -364,3 +364,24 @@ proptest! {
         round_trip_push(Serializer::V1, &message)?;
     }
 }
+
+proptest! {
+    /// A received broadcast is forwarded in its own frame only when that frame is exactly
+    /// what the endpoint would encode: whatever the topic and event hold.
+    #[test]
+    fn forwarded_broadcast_frames_equal_fresh_encodings(
+        topic in text_string(),
+        event in text_string(),
+        payload in json_payload(),
+    ) {
+        let message = Message::broadcast(topic, event, payload);
+        let fresh = Serializer::V2.encode_message(&message).unwrap();
+        let ServerMessage::Message(received) = Serializer::V2.decode_server(&fresh).unwrap() else {
+            unreachable!("a broadcast is not a reply");
+        };
+        let forwarded = slipstream::endpoint::Broadcast::from_message(received).frame(Serializer::V2).unwrap();
+        // The very frame that arrived, not a new encoding of it.
+        prop_assert_eq!(forwarded.as_bytes().as_ptr(), fresh.as_bytes().as_ptr());
+        prop_assert_eq!(forwarded, fresh);
+    }
+}

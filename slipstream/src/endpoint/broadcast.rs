@@ -33,17 +33,30 @@ impl Broadcast {
 
     /// A broadcast of `message`'s topic, event and payload; its refs are dropped, since a
     /// broadcast carries none.
+    ///
+    /// A broadcast received from a Phoenix server in a V2 text frame is forwarded in that
+    /// very frame: it is already what this endpoint would send its V2 subscribers, so the
+    /// repeater neither parses nor re-encodes it.
     pub fn from_message(message: Message) -> Self {
+        let received = if message.is_broadcast() {
+            crate::protocol::received_v2_frame(&message)
+        } else {
+            None
+        };
         let message = Message {
             join_ref: None,
             reference: None,
             ..message
         };
+        let v2 = OnceLock::new();
+        if let Some(frame) = received {
+            let _ = v2.set(Ok(frame));
+        }
         Broadcast {
             inner: Arc::new(Inner {
                 message,
                 v1: OnceLock::new(),
-                v2: OnceLock::new(),
+                v2,
             }),
         }
     }
@@ -113,6 +126,50 @@ mod tests {
             v1,
             Frame::Text(r#"{"event":"news","payload":{},"ref":null,"topic":"rooms:lobby"}"#.into())
         );
+    }
+
+    #[test]
+    fn a_received_broadcast_is_forwarded_in_its_own_frame() {
+        let wire = r#"[null,null,"rooms:lobby","news",{"text":"hi"}]"#;
+        let frame = Frame::Text(wire.into());
+        let crate::protocol::ServerMessage::Message(message) =
+            Serializer::V2.decode_server(&frame).unwrap()
+        else {
+            panic!("a broadcast");
+        };
+        let broadcast = Broadcast::from_message(message);
+        let forwarded = broadcast.frame(Serializer::V2).unwrap();
+        assert_eq!(forwarded, frame);
+        assert_eq!(
+            forwarded.as_bytes().as_ptr(),
+            frame.as_bytes().as_ptr(),
+            "the same buffer, not a copy"
+        );
+    }
+
+    #[test]
+    fn other_frames_are_encoded_anew() {
+        for wire in [
+            r#"["1",null,"rooms:lobby","news",{"text":"hi"}]"#,
+            r#"[null,null,"rooms:lobby","news",{"text":"hi"},"extra"]"#,
+            r#"[null, null,"rooms:lobby","news",{"text":"hi"}]"#,
+            r#"[null,null,"rooms:lobby","n\u0065ws",{"text":"hi"}]"#,
+        ] {
+            let frame = Frame::Text(wire.into());
+            let crate::protocol::ServerMessage::Message(message) =
+                Serializer::V2.decode_server(&frame).unwrap()
+            else {
+                panic!("a message");
+            };
+            let forwarded = Broadcast::from_message(message)
+                .frame(Serializer::V2)
+                .unwrap();
+            assert_eq!(
+                forwarded,
+                Frame::Text(r#"[null,null,"rooms:lobby","news",{"text":"hi"}]"#.into()),
+                "{wire}"
+            );
+        }
     }
 
     #[test]

@@ -175,6 +175,20 @@ pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// How many bytes `s` takes as a JSON string, quotes included, written by [`write_str`]:
+/// the shortest way to write it, so any other writing of the same string is longer.
+pub(crate) fn written_len(s: &str) -> usize {
+    let escapes: usize = s
+        .bytes()
+        .map(|byte| match byte {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 1,
+            0x00..=0x1f => 5,
+            _ => 0,
+        })
+        .sum();
+    s.len() + escapes + 2
+}
+
 /// Appends `s` as a JSON string, or `null`.
 pub(crate) fn write_opt_str(out: &mut String, s: Option<&str>) {
     match s {
@@ -186,6 +200,21 @@ pub(crate) fn write_opt_str(out: &mut String, s: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_len_matches_what_is_written() {
+        for s in [
+            "plain",
+            "quote\"back\\slash",
+            "ctl\u{1}\u{1f}\n\r\t\u{8}\u{c}",
+            "ünï/cødé",
+            "",
+        ] {
+            let mut out = String::new();
+            write_str(&mut out, s);
+            assert_eq!(written_len(s), out.len(), "{s:?}");
+        }
+    }
 
     #[test]
     fn escapes_like_serde_json() {

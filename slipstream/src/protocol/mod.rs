@@ -148,6 +148,12 @@ impl Serializer {
     }
 }
 
+/// The V2 frame a received broadcast arrived in, when forwarding it is the same as encoding
+/// it anew.
+pub(crate) fn received_v2_frame(message: &Message) -> Option<Frame> {
+    v2::received_frame(message)
+}
+
 /// Runs every decoder on `data`, as text (where it is UTF-8) and as binary, and checks that
 /// whatever decodes survives re-encoding: encoding it again and decoding that gives the same
 /// message. The body of the `cargo fuzz` target, kept here so a plain test can run it on

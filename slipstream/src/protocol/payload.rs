@@ -93,6 +93,14 @@ impl Json {
         }))
     }
 
+    /// The frame this JSON was decoded from, and where in it the JSON starts.
+    pub(crate) fn frame_part(&self) -> Option<(&SharedStr, usize)> {
+        match &self.0 {
+            Text::Part { frame, start, .. } => Some((frame, *start)),
+            Text::Whole(_) => None,
+        }
+    }
+
     /// Parses the JSON into `T`.
     ///
     /// # Errors

@@ -145,6 +145,30 @@ fn binary_frame(kind: u8, fields: &[(Field, &str)], data: &[u8]) -> Result<Frame
     Ok(Frame::Binary(Bytes::from(out)))
 }
 
+/// The V2 text frame `message` was decoded from, when that frame is exactly
+/// `[null,null,topic,event,payload]` written the shortest way, which is what
+/// [`encode_message`] writes for it: forwarding that frame is the same as encoding anew.
+pub(crate) fn received_frame(message: &Message) -> Option<Frame> {
+    const PREFIX: &str = "[null,null,";
+    let Payload::Json(payload) = &message.payload else {
+        return None;
+    };
+    let (frame, start) = payload.frame_part()?;
+    let len = payload.as_str().len();
+    let expected = PREFIX.len()
+        + json::written_len(&message.topic)
+        + 1
+        + json::written_len(&message.event)
+        + 1
+        + len
+        + 1;
+    let canonical = message.is_broadcast()
+        && frame.len() == expected
+        && start + len + 1 == expected
+        && frame.as_str().starts_with(PREFIX);
+    canonical.then(|| Frame::Text(frame.clone()))
+}
+
 /// Decodes a text frame in either direction.
 pub(crate) fn decode_text(frame: &SharedStr) -> Result<Message, DecodeError> {
     match super::v2_fast::decode(frame) {
