@@ -111,19 +111,13 @@ async fn heartbeats_answered_keep_the_connection() {
 #[tokio::test]
 async fn peer_that_stops_reading_makes_sends_time_out() {
     let mut server = TestServer::bind().await.unwrap();
-    let (client, mut events) = Recorder::new(&[("rooms:lobby", json!({}))]);
     let config = server
         .config()
         .send_timeout(Duration::from_millis(300))
         .build()
         .unwrap();
-    let handle = client.start(config);
-    let mut conn = server.accept().await;
-    let join = conn.assert_join("rooms:lobby", Expect::Any).await;
-    conn.reply_ok(&join, json!({})).await;
-    events
-        .until(|s| matches!(s, Seen::Joined(..)).then_some(()))
-        .await;
+    let (conn, handle, mut events) =
+        recorder::start_joined(&mut server, "rooms:lobby", config).await;
     // The server stops reading; fill the socket buffers until a write blocks.
     let big = slipstream::protocol::Payload::binary(vec![0u8; 256 * 1024]);
     let pusher = tokio::spawn({
@@ -155,14 +149,9 @@ async fn peer_that_stops_reading_makes_sends_time_out() {
 #[tokio::test]
 async fn malformed_frames_are_counted_and_skipped() {
     let mut server = TestServer::bind().await.unwrap();
-    let (client, mut events) = Recorder::new(&[("rooms:lobby", json!({}))]);
-    let handle = client.start(server.config().build().unwrap());
-    let mut conn = server.accept().await;
-    let join = conn.assert_join("rooms:lobby", Expect::Any).await;
-    conn.reply_ok(&join, json!({})).await;
-    events
-        .until(|s| matches!(s, Seen::Joined(..)).then_some(()))
-        .await;
+    let config = server.config().build().unwrap();
+    let (mut conn, handle, mut events) =
+        recorder::start_joined(&mut server, "rooms:lobby", config).await;
     for garbage in [
         "",
         "[",
@@ -248,20 +237,13 @@ async fn join_timeout_leaves_and_rejoins_with_backoff() {
 #[tokio::test(start_paused = true)]
 async fn push_timeout_is_distinct_from_an_error_reply() {
     let mut server = TestServer::bind().await.unwrap();
-    let (client, mut events) = Recorder::new(&[("rooms:lobby", json!({}))]);
-    let handle = client.start(
-        server
-            .config()
-            .push_timeout(Duration::from_secs(10))
-            .build()
-            .unwrap(),
-    );
-    let mut conn = server.accept().await;
-    let join = conn.assert_join("rooms:lobby", Expect::Any).await;
-    conn.reply_ok(&join, json!({})).await;
-    events
-        .until(|s| matches!(s, Seen::Joined(..)).then_some(()))
-        .await;
+    let config = server
+        .config()
+        .push_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let (mut conn, handle, _events) =
+        recorder::start_joined(&mut server, "rooms:lobby", config).await;
     let started = Instant::now();
     let err = handle
         .push("rooms:lobby", "never_answered", json!({}))

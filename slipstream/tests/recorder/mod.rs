@@ -205,3 +205,27 @@ impl Events {
 pub(crate) fn json(payload: &Payload) -> Value {
     payload.decode().expect("JSON payload")
 }
+
+/// Starts a recorder with `config` that joins `topic` on connect, accepts its connection on
+/// `server`, acknowledges the join and waits until the client has seen it.
+pub(crate) async fn start_joined(
+    server: &mut slipstream::testing::TestServer,
+    topic: &str,
+    config: slipstream::Config,
+) -> (
+    slipstream::testing::ServerConn,
+    slipstream::ClientHandle<Recorder>,
+    Events,
+) {
+    let (client, mut events) = Recorder::new(&[(topic, serde_json::json!({}))]);
+    let handle = client.start(config);
+    let mut conn = server.accept().await;
+    let join = conn
+        .assert_join(topic, slipstream::testing::Expect::Any)
+        .await;
+    conn.reply_ok(&join, serde_json::json!({})).await;
+    events
+        .until(|s| matches!(s, Seen::Joined(..)).then_some(()))
+        .await;
+    (conn, handle, events)
+}
