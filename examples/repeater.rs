@@ -34,8 +34,8 @@ struct Args {
     /// The upstream Phoenix socket, such as ws://HOST:4000/socket/websocket (no value: demo).
     #[arg(long, value_name = "URL", requires = "topic")]
     from: Option<String>,
-    /// A topic to repeat; give it once per topic.
-    #[arg(long, value_name = "TOPIC")]
+    /// A topic to repeat; give it once per topic (with --from).
+    #[arg(long, value_name = "TOPIC", requires = "from")]
     topic: Vec<String>,
     /// Where to serve the local endpoint (ws://ADDR:PORT/socket/websocket); defaults to
     /// 127.0.0.1:4001, or a free port for the demo.
@@ -93,8 +93,12 @@ impl Repeater {
 
     #[on_disconnect]
     fn disconnected(&mut self, reason: &DisconnectReason) {
-        if !reason.is_requested() {
-            warn!(%reason, "upstream gone; reconnecting with backoff");
+        match reason {
+            DisconnectReason::Requested => {}
+            DisconnectReason::ConnectFailed(_) => {
+                warn!(%reason, "upstream unreachable; retrying with backoff");
+            }
+            _ => warn!(%reason, "upstream gone; reconnecting with backoff"),
         }
     }
 }
@@ -182,18 +186,35 @@ async fn repeat(args: &Args, from: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Waits for Ctrl-C, SIGTERM (as sent by systemd or a container runtime), or `seconds`.
 async fn wait_for_stop(seconds: Option<u64>) {
-    match seconds {
-        Some(seconds) => {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(seconds)) => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
+    let deadline = async {
+        match seconds {
+            Some(seconds) => tokio::time::sleep(Duration::from_secs(seconds)).await,
+            None => std::future::pending().await,
         }
-        None => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+    };
+    tokio::select! {
+        () = deadline => {}
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminated() => {}
     }
+}
+
+#[cfg(unix)]
+async fn terminated() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut sigterm) => {
+            sigterm.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminated() {
+    std::future::pending().await
 }
 
 fn now_micros() -> u64 {

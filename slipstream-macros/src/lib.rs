@@ -18,12 +18,10 @@ use crate::attr::ClientArgs;
 /// Makes a struct a Phoenix Channels client: joins its topics on every connect, routes
 /// messages to annotated handler methods and, with `#[repeat]`, re-broadcasts them.
 ///
-/// The attribute generates the [`Client`] impl, with `Info`, `Call` and `Answer` taken from
+/// The attribute generates the `slipstream::Client` impl, with `Info`, `Call` and `Answer` taken from
 /// the `#[on_info]` and `#[on_call]` handlers (`()` without them), and an inherent
 /// `start(self, config) -> ClientHandle<Self>` so callers need not import the trait. An impl
 /// block that defines its own `start` gets none; `Client::start` is always there.
-///
-/// [`Client`]: https://docs.rs/slipstream/latest/slipstream/trait.Client.html
 ///
 /// # A client with handlers
 ///
@@ -66,7 +64,7 @@ use crate::attr::ClientArgs;
 /// # A repeater
 ///
 /// On a struct, the attribute needs no impl block. `#[repeat(to = ...)]` publishes every
-/// message the client receives into an [`Endpoint`], unchanged:
+/// message the client receives into an `slipstream::endpoint::Endpoint`, unchanged:
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -86,7 +84,6 @@ use crate::attr::ClientArgs;
 /// # }
 /// ```
 ///
-/// [`Endpoint`]: https://docs.rs/slipstream/latest/slipstream/endpoint/trait.Endpoint.html
 ///
 /// # `#[slipstream::client(...)]`
 ///
@@ -110,7 +107,7 @@ use crate::attr::ClientArgs;
 ///
 /// | attribute | parameters after the socket |
 /// | --- | --- |
-/// | `#[on_connect]` | none; runs after the listed topics are joined |
+/// | `#[on_connect]` | none; runs once the joins of the listed topics are sent (their replies reach `#[on_join]`) |
 /// | `#[on_join(topic = "...")]` | `topic: &SharedStr`, `response: T` |
 /// | `#[on_message(topic = "...", event = "...")]` | `topic: &SharedStr`, `payload: T` |
 /// | `#[on_reply]` | `reference: SharedStr`, `reply: Result<Reply, ReplyError>` |

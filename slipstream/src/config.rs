@@ -319,8 +319,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// The serializer: V2 (the default) or V1. Sets the `vsn` query parameter unless the URL
-    /// already has one.
+    /// The serializer: V2 (the default) or V1. Sets the `vsn` query parameter; a `vsn`
+    /// already in the URL wins, and the client then speaks the version it names.
     pub fn serializer(mut self, serializer: Serializer) -> Self {
         self.config.serializer = serializer;
         self
@@ -413,6 +413,7 @@ impl ConfigBuilder {
         let _ = url.set_username("");
         let _ = url.set_password(None);
         url.set_fragment(None);
+        self.adopt_vsn(&url)?;
         self.merge_query(&mut url);
 
         let config = &self.config;
@@ -451,6 +452,24 @@ impl ConfigBuilder {
         }
         self.config.url = url;
         Ok(self.config)
+    }
+
+    /// A `vsn` already in the URL decides the serializer, so the client speaks what it asks
+    /// the server for.
+    fn adopt_vsn(&mut self, url: &Url) -> Result<(), ConfigError> {
+        let Some((_, vsn)) = url.query_pairs().find(|(k, _)| k == "vsn") else {
+            return Ok(());
+        };
+        match Serializer::from_vsn(&vsn) {
+            Some(serializer) => {
+                self.config.serializer = serializer;
+                Ok(())
+            }
+            None => Err(ConfigError::new(
+                "url",
+                format!("unsupported vsn {vsn:?}: Phoenix speaks \"1.0.0\" and \"2.0.0\""),
+            )),
+        }
     }
 
     /// Adds the fixed params and `vsn` to the query; a `vsn` already in the URL wins.
@@ -554,6 +573,14 @@ mod tests {
         assert_eq!(v1.url().query(), Some("vsn=1.0.0"));
         let given = Config::new("ws://h/s?vsn=1.0.0").unwrap();
         assert_eq!(given.url().query(), Some("vsn=1.0.0"));
+        assert_eq!(
+            given.serializer(),
+            Serializer::V1,
+            "the URL's vsn decides what the client speaks"
+        );
+        let err = Config::new("ws://h/s?vsn=3.0.0").unwrap_err();
+        assert_eq!(err.field(), "url");
+        assert!(err.message().contains("unsupported vsn \"3.0.0\""), "{err}");
     }
 
     #[test]

@@ -166,13 +166,20 @@ struct Task {
 
 impl Task {
     async fn run(mut self) {
-        let reason = match connect(&self.config).await {
-            Ok(ws) => {
+        // Until the socket is up the client task sends nothing but a close, which must not
+        // wait for the upgrade timeout.
+        let connecting = tokio::select! {
+            result = connect(&self.config) => Some(result),
+            _ = self.commands.recv() => None,
+        };
+        let reason = match connecting {
+            None => DisconnectReason::Requested,
+            Some(Ok(ws)) => {
                 info!(target: "slipstream::connection", "connected");
                 let _ = self.events.send(Event::Connected).await;
                 self.session(ws).await
             }
-            Err(error) => {
+            Some(Err(error)) => {
                 debug!(target: "slipstream::connection", %error, "connect failed");
                 DisconnectReason::ConnectFailed(error)
             }
@@ -248,8 +255,11 @@ impl Task {
                 self.inbound.push(message);
             }
             Err(error) => {
-                AtomicCounters::bump(&self.counters.decode_errors);
-                warn!(target: "slipstream::connection", %error, len = frame.len(), "skipping a frame that does not decode");
+                let count = AtomicCounters::bump(&self.counters.decode_errors);
+                if crate::log::sampled(count) {
+                    let len = frame.len();
+                    warn!(target: "slipstream::connection", %error, len, decode_errors = count, "skipping a frame that does not decode");
+                }
             }
         }
         Ok(())

@@ -55,6 +55,7 @@ mod config;
 mod connection;
 pub mod endpoint;
 mod error;
+mod log;
 pub mod protocol;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

@@ -396,3 +396,31 @@ async fn joins_requested_while_disconnected_go_out_in_order_once_connected() {
         );
     }
 }
+
+struct Panicky;
+
+#[async_trait::async_trait]
+impl Client for Panicky {
+    type Info = ();
+    type Call = ();
+    type Answer = ();
+
+    async fn on_info(&mut self, _: &mut slipstream::Socket, (): ()) -> slipstream::Result<()> {
+        panic!("a bug in a callback");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_callback_stops_the_client_and_the_handle_says_so() {
+    let mut server = TestServer::bind().await.unwrap();
+    let handle = Panicky.start(server.config().build().unwrap());
+    let _conn = server.accept().await;
+    while !handle.is_connected() {
+        tokio::task::yield_now().await;
+    }
+    handle.send(()).await.unwrap();
+    handle.stopped().await;
+    assert!(handle.is_stopped());
+    assert!(!handle.is_connected());
+    assert!(matches!(handle.send(()).await, Err(Error::Stopped)));
+}

@@ -306,3 +306,20 @@ async fn server_restarted_twenty_times_every_topic_rejoined_task_count_flat() {
     assert_eq!(counters.reconnects, 20);
     assert_eq!(counters.rejoins, 40);
 }
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_while_the_upgrade_is_unanswered_is_prompt() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/socket/websocket", listener.local_addr().unwrap());
+    let (client, _events) = Recorder::new(&[]);
+    let handle = client.start(slipstream::Config::new(url).unwrap());
+    let (_stream, _) = listener.accept().await.unwrap();
+    let started = Instant::now();
+    handle.shutdown().await;
+    assert!(handle.is_stopped());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "shutdown waited {:?}, as if for the upgrade timeout",
+        started.elapsed()
+    );
+}

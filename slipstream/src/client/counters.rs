@@ -46,8 +46,9 @@ pub(crate) struct AtomicCounters {
 }
 
 impl AtomicCounters {
-    pub(crate) fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+    /// Adds one, and returns the new count.
+    pub(crate) fn bump(counter: &AtomicU64) -> u64 {
+        counter.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     pub(crate) fn snapshot(&self) -> Counters {

@@ -52,7 +52,9 @@ pub use socket::{JoinStatus, Socket};
 ///
 /// Callbacks run one at a time on the client task, in the order events happen. An error
 /// returned from a callback is logged and counted; the client keeps running. To stop it, call
-/// [`Socket::stop`] or [`ClientHandle::shutdown`].
+/// [`Socket::stop`] or [`ClientHandle::shutdown`]. A callback that panics ends the client
+/// task: the connection drops, [`ClientHandle::stopped`] resolves and
+/// [`ClientHandle::is_stopped`] turns true.
 ///
 /// # Examples
 ///

@@ -35,14 +35,33 @@ pub(crate) fn start<C: Client>(client: C, config: Config) -> ClientHandle<C> {
         commands,
         shared: shared.clone(),
     };
+    let guard = Stopped {
+        stopped: stopped_tx,
+        shared: shared.clone(),
+    };
     tokio::spawn(
         async move {
+            // The guard marks the client stopped however the task ends, a panicking callback
+            // included.
+            let _guard = guard;
             runtime.run().await;
-            let _ = stopped_tx.send(true);
         }
         .instrument(span),
     );
     ClientHandle::new(commands_tx, shared, stopped)
+}
+
+/// Marks the client stopped and disconnected when dropped.
+struct Stopped {
+    stopped: watch::Sender<bool>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        self.shared.connected.store(false, Ordering::Relaxed);
+        let _ = self.stopped.send(true);
+    }
 }
 
 struct Runtime<C: Client> {
@@ -278,10 +297,14 @@ impl<C: Client> Runtime<C> {
         let was_connected = std::mem::replace(&mut socket.connected, false);
         self.shared.connected.store(false, Ordering::Relaxed);
         socket.link = None;
-        if was_connected && !reason.is_requested() {
-            warn!(target: "slipstream::client", %reason, "disconnected");
-        } else {
-            info!(target: "slipstream::client", %reason, "disconnected");
+        match &reason {
+            DisconnectReason::ConnectFailed(error) => {
+                info!(target: "slipstream::client", %error, attempt = socket.connect_attempt, "connect failed");
+            }
+            _ if was_connected && !reason.is_requested() => {
+                warn!(target: "slipstream::client", %reason, "disconnected");
+            }
+            _ => info!(target: "slipstream::client", %reason, "disconnected"),
         }
         // Joined topics are wanted again on the next connection; leaves in flight are done.
         socket.topics.retain(|_, t| t.status != JoinStatus::Leaving);

@@ -87,6 +87,9 @@ impl Client for Forwarder {
 /// [`Error::Timeout`], never confused with an error reply or a refused join. A session does
 /// not reconnect or rejoin by itself: a script sees every disconnect and decides.
 ///
+/// Messages are kept until a `next_*` call takes them, so a script that joins a busy topic
+/// and never reads it holds every message in memory: leave topics you stop reading.
+///
 /// # Examples
 ///
 /// ```no_run
@@ -189,7 +192,8 @@ impl Session {
         .await?
     }
 
-    /// Pushes and waits for the reply (an error reply is `Ok`, with status `error`).
+    /// Pushes and waits for the reply (an error reply is `Ok`, with status `error`), for the
+    /// session's timeout or the config's push timeout, whichever is shorter.
     ///
     /// # Errors
     ///
@@ -200,7 +204,10 @@ impl Session {
         event: impl Into<SharedStr>,
         payload: impl Into<Payload>,
     ) -> Result<Reply> {
-        self.handle.push(topic, event, payload).await
+        match tokio::time::timeout(self.timeout, self.handle.push(topic, event, payload)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout { what: "the reply" }),
+        }
     }
 
     /// Waits for the next message on `topic`, with `event` if given. Messages that do not

@@ -167,8 +167,12 @@ impl Connection<'_> {
     }
 
     fn malformed(&self, error: &DecodeError, frame: &Frame) {
-        Counters::bump(&self.shared.stats.malformed_frames);
+        let count = Counters::bump(&self.shared.stats.malformed_frames);
+        if !crate::log::sampled(count) {
+            return;
+        }
         tracing::warn!(
+            malformed_frames = count,
             peer = %self.session.connect().peer_addr(),
             problem = problem(error),
             field = error.field().map(|f| f.as_str()),

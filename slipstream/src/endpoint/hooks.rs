@@ -174,7 +174,12 @@ impl TopicPatterns {
         }
     }
 
+    /// Whether a join of `topic` is routed. The empty topic and `phoenix`, where heartbeats
+    /// travel, never are.
     pub(crate) fn matches(&self, topic: &str) -> bool {
+        if topic.is_empty() || topic == crate::protocol::event::HEARTBEAT_TOPIC {
+            return false;
+        }
         let Some(patterns) = &self.patterns else {
             return true;
         };
@@ -190,6 +195,15 @@ impl TopicPatterns {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_heartbeat_topic_and_the_empty_topic_are_never_joined() {
+        for patterns in [TopicPatterns::default(), TopicPatterns::new(["*"])] {
+            assert!(!patterns.matches(""));
+            assert!(!patterns.matches("phoenix"));
+            assert!(patterns.matches("rooms:lobby"));
+        }
+    }
 
     #[test]
     fn patterns_match_exact_names_and_prefixes() {

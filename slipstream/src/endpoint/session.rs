@@ -78,8 +78,12 @@ impl Session {
         match broadcast.frame(self.serializer) {
             Ok(frame) => Some(frame),
             Err(error) => {
-                Counters::bump(&shared.stats.undeliverable);
+                let count = Counters::bump(&shared.stats.undeliverable);
+                if !crate::log::sampled(count) {
+                    return None;
+                }
                 tracing::warn!(
+                    undeliverable = count,
                     topic = %broadcast.topic(),
                     event = %broadcast.message().event,
                     subscriber = self.id.0,
