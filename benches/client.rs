@@ -86,8 +86,8 @@ fn main() {
 async fn throughput(url: &str) -> (f64, f64, f64) {
     let (mut raw, mut decoding, mut ours) = (0.0f64, 0.0f64, 0.0f64);
     for _ in 0..3 {
-        raw = raw.max(raw_reader(url).await);
-        decoding = decoding.max(decoding_reader(url).await);
+        raw = raw.max(reader(url, false).await);
+        decoding = decoding.max(reader(url, true).await);
         ours = ours.max(slipstream_client(url).await);
     }
     (raw, decoding, ours)
@@ -183,8 +183,9 @@ impl Client for Idle {
     }
 }
 
-/// The raw reader plus `decode_server` on every frame: how much of the gap is decoding.
-async fn decoding_reader(url: &str) -> f64 {
+/// A raw tokio-tungstenite reader that counts the burst's frames, decoding each with
+/// `Serializer::V2` when `decode` is set: how much of the client's cost is decoding.
+async fn reader(url: &str, decode: bool) -> f64 {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     ws.send(WsMessage::Text(
         r#"["1","1","rooms:burst","phx_join",{}]"#.into(),
@@ -196,26 +197,10 @@ async fn decoding_reader(url: &str) -> f64 {
     let mut frames = 0;
     while frames < BURST {
         if let Some(Ok(WsMessage::Text(text))) = ws.next().await {
-            let frame = slipstream::protocol::Frame::Text(text.as_str().into());
-            std::hint::black_box(Serializer::V2.decode_server(&frame).unwrap());
-            frames += 1;
-        }
-    }
-    BURST as f64 / started.elapsed().as_secs_f64()
-}
-
-async fn raw_reader(url: &str) -> f64 {
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    ws.send(WsMessage::Text(
-        r#"["1","1","rooms:burst","phx_join",{}]"#.into(),
-    ))
-    .await
-    .unwrap();
-    let _reply = ws.next().await;
-    let started = Instant::now();
-    let mut frames = 0;
-    while frames < BURST {
-        if let Some(Ok(WsMessage::Text(_))) = ws.next().await {
+            if decode {
+                let frame = slipstream::protocol::Frame::Text(text.as_str().into());
+                std::hint::black_box(Serializer::V2.decode_server(&frame).unwrap());
+            }
             frames += 1;
         }
     }

@@ -12,17 +12,18 @@
 //! Needs Node.js and the packages from `package-lock.json`: run `npm ci` at the repository
 //! root first.
 
+#[path = "support/phoenix_js.rs"]
+mod phoenix_js;
+
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
+use phoenix_js::PhoenixJs;
 use serde_json::{Value, json};
 use slipstream::endpoint::{Endpoint, EndpointServer, Hub};
 use slipstream::protocol::{Payload, SharedStr};
 use slipstream::{ClientHandle, Config};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::mpsc;
 
 /// How long any one awaited event may take before the test fails.
@@ -154,76 +155,6 @@ fn broadcast(hub: &Hub, sent: &Sent) {
     );
 }
 
-/// The official phoenix.js client, reporting every event with its raw frame.
-struct PhoenixJs {
-    child: Child,
-    stdin: ChildStdin,
-    events: Lines<BufReader<ChildStdout>>,
-}
-
-impl PhoenixJs {
-    fn spawn(server: &EndpointServer) -> PhoenixJs {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        assert!(
-            root.join("node_modules/phoenix").is_dir() && root.join("node_modules/ws").is_dir(),
-            "node_modules is missing: run `npm ci` in {} before this test",
-            root.display()
-        );
-        let url = server.url();
-        let url = url.strip_suffix("/websocket").expect("default path");
-        let mut child = Command::new("node")
-            .arg(root.join("tests/js/phoenix_client.js"))
-            .arg(url)
-            .arg(json!({ "rawFrames": true }).to_string())
-            .current_dir(root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("`node` on PATH (Node.js 20 or later)");
-        let stdin = child.stdin.take().unwrap();
-        let events = BufReader::new(child.stdout.take().unwrap()).lines();
-        PhoenixJs {
-            child,
-            stdin,
-            events,
-        }
-    }
-
-    async fn send(&mut self, command: Value) {
-        let line = format!("{command}\n");
-        self.stdin.write_all(line.as_bytes()).await.unwrap();
-        self.stdin.flush().await.unwrap();
-    }
-
-    /// The next event, whatever it is.
-    async fn next(&mut self) -> Value {
-        let line = tokio::time::timeout(PATIENCE, self.events.next_line())
-            .await
-            .expect("phoenix.js reported nothing in time")
-            .unwrap()
-            .expect("phoenix.js exited early");
-        serde_json::from_str(&line).expect("one JSON event a line")
-    }
-
-    /// The next event of type `kind`, failing on any other but `open`.
-    async fn expect(&mut self, kind: &str) -> Value {
-        loop {
-            let event = self.next().await;
-            if event["type"] == kind {
-                return event;
-            }
-            assert_eq!(event["type"], "open", "expected {kind}, got {event}");
-        }
-    }
-
-    async fn exit(mut self) {
-        self.send(json!({ "cmd": "exit" })).await;
-        let status = tokio::time::timeout(PATIENCE, self.child.wait()).await;
-        assert!(status.unwrap().unwrap().success());
-    }
-}
-
 async fn next_join(joined: &mut mpsc::UnboundedReceiver<SharedStr>) {
     let topic = tokio::time::timeout(PATIENCE, joined.recv())
         .await
@@ -270,7 +201,11 @@ async fn phoenix_js_gets_upstream_broadcasts_byte_for_byte_through_the_repeater(
     next_join(&mut joined).await;
     assert_eq!(upstream_hub.subscriber_count(TOPIC), 1);
 
-    let mut js = PhoenixJs::spawn(&local);
+    let mut js = PhoenixJs::spawn(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &local.url(),
+        &json!({ "rawFrames": true }),
+    );
     js.send(json!({ "cmd": "join", "topic": TOPIC })).await;
     let reply = js.expect("joined").await;
     assert_eq!(reply["topic"], TOPIC);

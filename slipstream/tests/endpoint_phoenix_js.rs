@@ -6,18 +6,18 @@
 //! Needs Node.js and the packages from the repository's `package-lock.json`: run `npm ci`
 //! at the repository root first.
 
+#[path = "../../tests/support/phoenix_js.rs"]
+mod phoenix_js;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use base64::Engine;
-use serde_json::{Value, json};
+use phoenix_js::PhoenixJs;
+use serde_json::json;
 use slipstream::endpoint::{Endpoint, EndpointServer, Hub, Refusal};
 use slipstream::protocol::Payload;
-use support::{PATIENCE, fixture_server};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use support::fixture_server;
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -26,85 +26,15 @@ fn repo_root() -> PathBuf {
         .to_owned()
 }
 
-/// A running phoenix.js client.
-struct PhoenixJs {
-    child: Child,
-    stdin: ChildStdin,
-    events: Lines<BufReader<ChildStdout>>,
-}
-
-impl PhoenixJs {
-    fn spawn(server: &EndpointServer, options: &Value) -> PhoenixJs {
-        let root = repo_root();
-        assert!(
-            root.join("node_modules/phoenix").is_dir() && root.join("node_modules/ws").is_dir(),
-            "node_modules is missing: run `npm ci` in {} before these tests",
-            root.display()
-        );
-        let url = server
-            .url()
-            .strip_suffix("/websocket")
-            .expect("default path")
-            .to_owned();
-        let mut child = Command::new("node")
-            .arg(root.join("tests/js/phoenix_client.js"))
-            .arg(url)
-            .arg(options.to_string())
-            .current_dir(&root)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("`node` on PATH (Node.js 20 or later)");
-        let stdin = child.stdin.take().unwrap();
-        let events = BufReader::new(child.stdout.take().unwrap()).lines();
-        PhoenixJs {
-            child,
-            stdin,
-            events,
-        }
-    }
-
-    async fn send(&mut self, command: Value) {
-        let line = format!("{command}\n");
-        self.stdin.write_all(line.as_bytes()).await.unwrap();
-        self.stdin.flush().await.unwrap();
-    }
-
-    /// The next event of type `kind` for which `wanted` holds, skipping others.
-    async fn wait_for(&mut self, kind: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-        let mut skipped = Vec::new();
-        loop {
-            let line = tokio::time::timeout(PATIENCE, self.events.next_line())
-                .await
-                .unwrap_or_else(|_| panic!("no {kind} event; saw {skipped:?}"))
-                .unwrap()
-                .unwrap_or_else(|| panic!("phoenix.js exited before {kind}; saw {skipped:?}"));
-            let event: Value = serde_json::from_str(&line).expect("one JSON event a line");
-            if event["type"] == kind && wanted(&event) {
-                return event;
-            }
-            skipped.push(event);
-        }
-    }
-
-    async fn join(&mut self, topic: &str) -> Value {
-        self.send(json!({ "cmd": "join", "topic": topic })).await;
-        self.wait_for("joined", |e| e["topic"] == topic).await
-    }
-
-    async fn exit(mut self) {
-        self.send(json!({ "cmd": "exit" })).await;
-        let status = tokio::time::timeout(PATIENCE, self.child.wait()).await;
-        assert!(status.unwrap().unwrap().success());
-    }
-}
-
 #[tokio::test]
 async fn phoenix_js_joins_is_refused_receives_pushes_and_leaves() {
     let hub = Hub::new();
     let server = fixture_server(&hub).bind("127.0.0.1:0").await.unwrap();
-    let mut js = PhoenixJs::spawn(&server, &json!({ "heartbeatIntervalMs": 100 }));
+    let mut js = PhoenixJs::spawn(
+        &repo_root(),
+        &server.url(),
+        &json!({ "heartbeatIntervalMs": 100 }),
+    );
 
     let joined = js.join("rooms:lobby").await;
     assert_eq!(joined["response"], json!({}));
@@ -178,7 +108,11 @@ async fn phoenix_js_sends_its_auth_token_as_a_subprotocol() {
         .bind("127.0.0.1:0")
         .await
         .unwrap();
-    let mut js = PhoenixJs::spawn(&server, &json!({ "authToken": "s3cret-token" }));
+    let mut js = PhoenixJs::spawn(
+        &repo_root(),
+        &server.url(),
+        &json!({ "authToken": "s3cret-token" }),
+    );
     js.join("rooms:lobby").await;
     js.exit().await;
     assert_eq!(server.stats().refused, 0);
@@ -191,7 +125,7 @@ async fn phoenix_js_rejoins_by_itself_after_a_server_restart() {
         .await
         .unwrap();
     let addr = server.local_addr();
-    let mut js = PhoenixJs::spawn(&server, &json!({}));
+    let mut js = PhoenixJs::spawn(&repo_root(), &server.url(), &json!({}));
     js.join("rooms:lobby").await;
     js.join("rooms:ops").await;
 
