@@ -457,10 +457,16 @@ mod tests {
             1
         );
         for n in 0..10 {
-            assert_eq!(a.next().await.unwrap().payload.as_bytes(), &n.to_string());
-            assert_eq!(b.next().await.unwrap().payload.as_bytes(), &n.to_string());
+            assert_eq!(
+                a.next().await.unwrap().payload.as_bytes(),
+                n.to_string().as_bytes()
+            );
+            assert_eq!(
+                b.next().await.unwrap().payload.as_bytes(),
+                n.to_string().as_bytes()
+            );
         }
-        assert_eq!(b.next().await.unwrap().payload.as_bytes(), "10");
+        assert_eq!(b.next().await.unwrap().payload.as_bytes(), b"10");
         assert_eq!(hub.stats().delivered, 21);
     }
 
@@ -478,7 +484,10 @@ mod tests {
             assert_eq!(hub.stats().dropped, 2);
             assert_eq!(hub.stats().disconnected, 0);
             for n in kept {
-                assert_eq!(sub.next().await.unwrap().payload.as_bytes(), &n.to_string());
+                assert_eq!(
+                    sub.next().await.unwrap().payload.as_bytes(),
+                    n.to_string().as_bytes()
+                );
             }
             assert_eq!(sub.end_reason(), None);
         }

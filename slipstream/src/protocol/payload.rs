@@ -22,13 +22,13 @@ pub struct Json(Text);
 enum Text {
     /// All of a string.
     Whole(SharedStr),
-    /// A part of a decoded frame: the frame, the part's bytes (a slice of the frame's
-    /// buffer) and where they start. Both ends are character boundaries of the frame, so the
-    /// part is UTF-8 without checking it again.
+    /// A part of a decoded frame: the frame and where the part starts and ends. Both ends
+    /// are character boundaries of the frame, so the part is UTF-8 without checking it
+    /// again. Only the frame is reference-counted: decoding a message is one count less.
     Part {
         frame: SharedStr,
-        bytes: Bytes,
         start: usize,
+        end: usize,
     },
 }
 
@@ -88,8 +88,8 @@ impl Json {
         frame.as_str().get(start..end)?;
         Some(Self(Text::Part {
             frame: frame.clone(),
-            bytes: frame.as_bytes().slice(start..end),
             start,
+            end,
         }))
     }
 
@@ -115,19 +115,20 @@ impl Json {
         match &self.0 {
             Text::Whole(text) => text.as_str(),
             // In range and on character boundaries: checked when the part was made.
-            Text::Part {
-                frame,
-                bytes,
-                start,
-            } => &frame.as_str()[*start..*start + bytes.len()],
+            Text::Part { frame, start, end } => &frame.as_str()[*start..*end],
         }
     }
 
     /// The JSON text as bytes.
-    pub fn as_bytes(&self) -> &Bytes {
+    pub fn as_bytes(&self) -> &[u8] {
+        self.as_str().as_bytes()
+    }
+
+    /// The JSON text as [`Bytes`] sharing the buffer it came in (no copy).
+    pub fn to_bytes(&self) -> Bytes {
         match &self.0 {
-            Text::Whole(text) => text.as_bytes(),
-            Text::Part { bytes, .. } => bytes,
+            Text::Whole(text) => text.as_bytes().clone(),
+            Text::Part { frame, start, end } => frame.as_bytes().slice(*start..*end),
         }
     }
 
@@ -138,7 +139,7 @@ impl Json {
     pub fn to_shared_str(&self) -> SharedStr {
         match &self.0 {
             Text::Whole(text) => text.clone(),
-            Text::Part { bytes, .. } => SharedStr::from_utf8(bytes.clone())
+            Text::Part { .. } => SharedStr::from_utf8(self.to_bytes())
                 .unwrap_or_else(|_| SharedStr::from(self.as_str())),
         }
     }
@@ -279,10 +280,18 @@ impl Payload {
     }
 
     /// The payload's raw bytes: JSON text or binary data.
-    pub fn as_bytes(&self) -> &Bytes {
+    pub fn as_bytes(&self) -> &[u8] {
         match self {
             Payload::Json(json) => json.as_bytes(),
             Payload::Binary(bytes) => bytes,
+        }
+    }
+
+    /// The payload's raw bytes as [`Bytes`] sharing the buffer they came in (no copy).
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Payload::Json(json) => json.to_bytes(),
+            Payload::Binary(bytes) => bytes.clone(),
         }
     }
 
