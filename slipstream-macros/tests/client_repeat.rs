@@ -51,7 +51,7 @@ async fn every_message_is_repeated_unchanged_and_in_order() {
     for (i, (broadcast, text)) in broadcasts.iter().zip(raw).enumerate() {
         let message = broadcast.message();
         assert_eq!(message.event, format!("e{i}"));
-        assert_eq!(message.payload.as_bytes().as_ref(), text.trim().as_bytes());
+        assert_eq!(message.payload.as_bytes(), text.trim().as_bytes());
         let expected = format!(r#"[null,null,"{}","e{i}",{}]"#, message.topic, text.trim());
         assert_eq!(
             broadcast.frame(Serializer::V2).unwrap(),
@@ -123,10 +123,7 @@ async fn repeat_topics_and_rename_and_handlers_run_after() {
         .map(|b| b.message().event.to_string())
         .collect();
     assert_eq!(events, ["a", "c"]);
-    assert_eq!(
-        mirrored[1].message().payload.as_bytes().as_ref(),
-        br#"{"n":3}"#
-    );
+    assert_eq!(mirrored[1].message().payload.as_bytes(), br#"{"n":3}"#);
     stop(client, conn).await;
 }
 

@@ -329,7 +329,7 @@ fn truncated_binary_frames_name_the_field_at_every_cut() {
                 }
                 (Ok((payload, _)), None) => {
                     let kept = &layout.bytes[layout.data_start()..cut];
-                    assert_eq!(payload.as_bytes().as_ref(), kept);
+                    assert_eq!(payload.as_bytes(), kept);
                 }
                 (other, _) => panic!("kind {} cut at {cut}: {other:?}", layout.kind),
             }
@@ -387,7 +387,7 @@ fn invalid_utf8_in_binary_fields_names_the_field() {
         any_data.data = vec![0xff, 0xc3, 0x00, 0xed, 0xa0, 0x80];
         any_data.build();
         let (payload, _) = any_data.decode(&any_data.bytes).unwrap();
-        assert_eq!(payload.as_bytes().as_ref(), any_data.data.as_slice());
+        assert_eq!(payload.as_bytes(), any_data.data.as_slice());
     }
 }
 
@@ -684,7 +684,7 @@ fn nesting_bombs_never_overflow_the_stack() {
             for (serializer, frame) in kept {
                 let message = serializer.decode_push(&text(&frame)).unwrap();
                 if message.payload.len() == bomb.len() {
-                    assert_eq!(message.payload.as_bytes().as_ref(), bomb.as_bytes());
+                    assert_eq!(message.payload.as_bytes(), bomb.as_bytes());
                     let typed = message.payload.decode::<serde_json::Value>();
                     assert_eq!(typed.is_ok(), depth < 128, "depth {depth}");
                 }

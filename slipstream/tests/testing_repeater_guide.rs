@@ -39,7 +39,7 @@ async fn a_pushed_message_reaches_the_local_hub_unchanged() {
     assert_eq!(message.topic, "rooms:lobby");
     assert_eq!(message.event, "some_broadcasted_event");
     assert_eq!(
-        message.payload.as_bytes().as_ref(),
+        message.payload.as_bytes(),
         raw.as_bytes(),
         "payload bytes forwarded untouched"
     );

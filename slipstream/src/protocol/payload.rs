@@ -361,7 +361,7 @@ mod tests {
     fn raw_json_is_kept_byte_for_byte() {
         let raw = "{ \"b\" : 1,\"a\":[ 2 ] }";
         let payload = Payload::from_raw_json(raw).unwrap();
-        assert_eq!(payload.as_bytes().as_ref(), raw.as_bytes());
+        assert_eq!(payload.as_bytes(), raw.as_bytes());
     }
 
     #[test]
@@ -384,7 +384,7 @@ mod tests {
     #[test]
     fn white_space_around_the_value_is_dropped() {
         let payload = Payload::from_raw_json(" \r\n{ \"a\" : 1 }\t ").unwrap();
-        assert_eq!(payload.as_bytes().as_ref(), b"{ \"a\" : 1 }");
+        assert_eq!(payload.as_bytes(), b"{ \"a\" : 1 }");
     }
 
     #[test]
