@@ -490,6 +490,12 @@ fn parse_signature(kind: Kind, method: &ImplItemFn) -> syn::Result<(Option<Span>
             format!("the socket comes right after `&mut self`; {}", usage()),
         ));
     }
+    if let Some(p) = params.iter().find(|p| names_socket(&p.ty)) {
+        return Err(Error::new_spanned(
+            &p.ty,
+            "the socket is borrowed mutably; write `&mut Socket`",
+        ));
+    }
     let slots = kind.slots();
     if params.len() > slots.len() {
         return Err(Error::new_spanned(
@@ -511,6 +517,16 @@ fn parse_signature(kind: Kind, method: &ImplItemFn) -> syn::Result<(Option<Span>
                 }
                 _ => slot,
             };
+            if slot == Slot::Topic && !matches!(&*param.ty, Type::Reference(_)) {
+                return Err(Error::new_spanned(
+                    &param.ty,
+                    format!(
+                        "this parameter stands where the topic goes (`&SharedStr` or `&str`); \
+                         {}",
+                        usage()
+                    ),
+                ));
+            }
             let payload = payload_as(kind, slot, &param.ty)?;
             Ok(Arg {
                 slot,
@@ -520,6 +536,14 @@ fn parse_signature(kind: Kind, method: &ImplItemFn) -> syn::Result<(Option<Span>
         })
         .collect::<syn::Result<Vec<_>>>()
         .map(|args| (socket, args))
+}
+
+/// Whether `ty` is a shared reference to something named `Socket`.
+fn names_socket(ty: &Type) -> bool {
+    let Type::Reference(reference) = ty else {
+        return false;
+    };
+    matches!(&*reference.elem, Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "Socket"))
 }
 
 fn is_mut_ref(ty: &Type) -> bool {
