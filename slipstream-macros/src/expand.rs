@@ -7,6 +7,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
 use syn::{Ident, Type};
 
 use crate::ast::{Arg, Handler, Input, Kind, PayloadAs, Route, Slot};
@@ -284,10 +285,12 @@ fn on_message(input: &Input, l: &Locals) -> TokenStream {
             },
             None => source,
         };
+        // Spanned at the user's expression, so a value that is not an endpoint is reported there.
+        let publish = quote_spanned! {to.span()=> (#to).publish};
         quote! {
             if #filter {
                 use ::slipstream::__private::Endpoint as _;
-                let _ = (#to).publish(
+                let _ = #publish(
                     ::slipstream::__private::Broadcast::from_message(#forwarded),
                     ::core::option::Option::None,
                 );
