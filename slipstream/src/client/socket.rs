@@ -76,7 +76,6 @@ pub struct Socket {
     pub(crate) reconnect_at: Option<Instant>,
     pub(crate) reconnect_attempt: u32,
     pub(crate) connect_attempt: u32,
-    pub(crate) disconnect_requested: bool,
     pub(crate) stopping: bool,
 }
 
@@ -94,7 +93,6 @@ impl Socket {
             reconnect_at: None,
             reconnect_attempt: 0,
             connect_attempt: 0,
-            disconnect_requested: false,
             stopping: false,
         }
     }
@@ -288,7 +286,6 @@ impl Socket {
         if self.link.is_some() || self.reconnect_at.is_some() {
             return;
         }
-        self.disconnect_requested = false;
         let delay = self.config.reconnect_backoff.delay(self.reconnect_attempt);
         self.reconnect_attempt = self.reconnect_attempt.saturating_add(1);
         debug!(target: "slipstream::client", ?delay, attempt = self.reconnect_attempt, "reconnect scheduled");
@@ -325,7 +322,6 @@ impl Socket {
     /// then runs with [`DisconnectReason::Requested`](super::DisconnectReason::Requested), and
     /// by default the client stays disconnected until [`Socket::reconnect`].
     pub async fn disconnect(&mut self) {
-        self.disconnect_requested = true;
         self.reconnect_at = None;
         if let Some(link) = &self.link {
             let _ = link.outbound.send(Outbound::Close).await;
