@@ -18,10 +18,14 @@ pub(crate) enum Text<'a> {
 
 impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Asking for a string makes serde_json refuse anything else, numbers included,
+        // before the visitor sees it.
         deserializer.deserialize_str(TextVisitor)
     }
 }
 
+/// Reads a string, borrowed where possible. Numbers are read as their decimal text, which
+/// only [`RefText`] asks for: it deserializes with `deserialize_any`.
 struct TextVisitor;
 
 impl<'de> Visitor<'de> for TextVisitor {
@@ -42,6 +46,14 @@ impl<'de> Visitor<'de> for TextVisitor {
     fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
         Ok(Text::Owned(v))
     }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Text::Owned(v.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Text::Owned(v.to_string()))
+    }
 }
 
 /// A ref: a string, or a number read as its decimal text. Some clients send refs as numbers;
@@ -50,37 +62,7 @@ pub(crate) struct RefText<'a>(pub(crate) Text<'a>);
 
 impl<'de> Deserialize<'de> for RefText<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(RefVisitor).map(RefText)
-    }
-}
-
-struct RefVisitor;
-
-impl<'de> Visitor<'de> for RefVisitor {
-    type Value = Text<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a ref string")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Text::Borrowed(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Text::Owned(v.to_owned()))
-    }
-
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Text::Owned(v))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Text::Owned(v.to_string()))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Text::Owned(v.to_string()))
+        deserializer.deserialize_any(TextVisitor).map(RefText)
     }
 }
 
