@@ -32,6 +32,9 @@ use crate::protocol::{Frame, Message, Reply, ServerMessage, SharedStr, event};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// Below this many awaited replies, abandoned waiters are not swept out.
+const MIN_SWEEP: usize = 64;
+
 /// The most frames read before handing what they carried to the client task.
 const MAX_BATCH: usize = 256;
 
@@ -129,6 +132,7 @@ pub(crate) fn spawn(config: Arc<Config>, counters: Arc<AtomicCounters>, attempt:
         events: events_tx,
         refs: refs.clone(),
         awaiting: HashMap::new(),
+        sweep_at: MIN_SWEEP,
         inbound: Vec::new(),
         heartbeat_ref: None,
         backpressured: false,
@@ -156,6 +160,8 @@ struct Task {
     refs: Arc<AtomicU64>,
     /// Replies someone awaits, by ref.
     awaiting: HashMap<u64, oneshot::Sender<Reply>>,
+    /// The size of `awaiting` at which abandoned waiters are next swept out.
+    sweep_at: usize,
     /// Decoded frames not yet handed to the client task.
     inbound: Vec<ServerMessage>,
     /// The ref of the heartbeat still waiting for its reply.
@@ -336,8 +342,12 @@ impl Task {
 
     fn register(&mut self, reply: Option<(u64, oneshot::Sender<Reply>)>) {
         if let Some((reference, waiter)) = reply {
-            // Waiters that gave up (timed out) are forgotten here, so the map stays small.
-            self.awaiting.retain(|_, w| !w.is_closed());
+            // Waiters that gave up (timed out) are forgotten when the map has doubled since
+            // the last sweep: it stays small, and each push costs amortised constant time.
+            if self.awaiting.len() >= self.sweep_at {
+                self.awaiting.retain(|_, w| !w.is_closed());
+                self.sweep_at = (self.awaiting.len() * 2).max(MIN_SWEEP);
+            }
             self.awaiting.insert(reference, waiter);
         }
     }
