@@ -21,13 +21,7 @@ const KIND_BROADCAST: u8 = 2;
 /// binary.
 pub(crate) fn encode_push(msg: &Message) -> Result<Frame, EncodeError> {
     match &msg.payload {
-        Payload::Json(payload) => Ok(text_frame(
-            msg.join_ref.as_deref(),
-            msg.reference.as_deref(),
-            &msg.topic,
-            &msg.event,
-            payload.as_str(),
-        )),
+        Payload::Json(payload) => Ok(message_text(msg, payload.as_str())),
         Payload::Binary(data) => binary_frame(
             KIND_PUSH,
             &[
@@ -45,13 +39,7 @@ pub(crate) fn encode_push(msg: &Message) -> Result<Frame, EncodeError> {
 /// (kind 2) when it carries no refs, else a push (kind 0, without a ref, as Phoenix sends).
 pub(crate) fn encode_message(msg: &Message) -> Result<Frame, EncodeError> {
     match &msg.payload {
-        Payload::Json(payload) => Ok(text_frame(
-            msg.join_ref.as_deref(),
-            msg.reference.as_deref(),
-            &msg.topic,
-            &msg.event,
-            payload.as_str(),
-        )),
+        Payload::Json(payload) => Ok(message_text(msg, payload.as_str())),
         Payload::Binary(data) if msg.join_ref.is_none() => binary_frame(
             KIND_BROADCAST,
             &[(Field::Topic, &msg.topic), (Field::Event, &msg.event)],
@@ -99,6 +87,17 @@ pub(crate) fn encode_reply(reply: &Reply) -> Result<Frame, EncodeError> {
             data,
         ),
     }
+}
+
+/// A message as a text frame; the same layout in both directions.
+fn message_text(msg: &Message, payload: &str) -> Frame {
+    text_frame(
+        msg.join_ref.as_deref(),
+        msg.reference.as_deref(),
+        &msg.topic,
+        &msg.event,
+        payload,
+    )
 }
 
 fn opt(s: &Option<SharedStr>) -> &str {
